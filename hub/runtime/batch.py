@@ -1,0 +1,67 @@
+"""Batch stages with an explicit commit discipline.
+
+A stage turns each consumed record into zero or more outputs; a record it cannot handle
+becomes a dead letter. All outputs of a batch are sent together (pipelined, not one
+acknowledgement at a time) and the offsets are committed only after every one of them,
+the dead letters included, is acknowledged. If any send fails, the consumer is rewound to
+the start of the batch, so nothing is committed past a record that did not land.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from hub.runtime.deadletter import dead_letter
+from hub.runtime.producer import Output, Producer
+
+log = logging.getLogger(__name__)
+
+RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Iterable[Output]]
+
+
+def rewind(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    """Seek each partition back to its first offset in ``records`` for re-delivery."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(first.get(tp, record.offset), record.offset)
+    for tp, offset in first.items():
+        consumer.seek(tp, offset)
+
+
+async def run_batch(
+    *,
+    producer: Producer,
+    consumer: Any,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+    stage: str,
+    handle: RecordHandler,
+) -> int:
+    """Handle, publish, then commit one batch; returns the number of outputs sent."""
+    outputs: list[Output] = []
+    for record in records:
+        try:
+            outputs.extend(handle(record))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a dead letter
+            log.warning(
+                "dead-lettering record from %s[%d]@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+                extra={"stage": stage},
+            )
+            outputs.append(dead_letter(record, stage, exc))
+    try:
+        await producer.send_all(outputs)
+    except Exception:
+        rewind(consumer, records)
+        log.exception("publishing a batch failed; rewound for re-delivery", extra={"stage": stage})
+        raise
+    await consumer.commit()
+    return len(outputs)

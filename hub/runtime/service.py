@@ -1,0 +1,53 @@
+"""What a service is: Kafka handlers, optional HTTP routes, optional background tasks.
+
+A service is built from the process :class:`Runtime` by a factory, so ``hub run NAME``
+(one pod) and ``hub up`` (everything in one process) assemble the same pieces; only the
+number of services sharing the runtime differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from hub.config import HubConfig
+from hub.runtime.cluster import KafkaCluster
+from hub.runtime.metrics import HubMetrics
+from hub.runtime.producer import Producer
+from hub.runtime.settings import HubSettings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a process shares between its services."""
+
+    settings: HubSettings
+    config: HubConfig
+    cluster: KafkaCluster
+    metrics: HubMetrics
+    #: FastStream broker: the subscribers of every service in this process.
+    broker: KafkaBroker
+    #: Raw producer for stage outputs (exact header bytes, batched acknowledgements).
+    producer: Producer
+
+
+BackgroundTask = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Service:
+    name: str
+    #: Subscribers and publishers; included into the process broker.
+    kafka: KafkaRouter = field(default_factory=KafkaRouter)
+    #: HTTP routes this service exposes beside the shared health and metrics paths.
+    http: APIRouter | None = None
+    #: Long-running coroutines started once the broker is connected, cancelled on shutdown.
+    tasks: list[BackgroundTask] = field(default_factory=list)
+    #: Topics the service reads or writes; start-up waits until all of them exist.
+    topics: tuple[str, ...] = ()
+
+
+ServiceFactory = Callable[[Runtime], Service]

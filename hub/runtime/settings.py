@@ -1,0 +1,131 @@
+"""Process settings from the environment, as twelve-factor services on Kubernetes expect.
+
+Only what differs between deployments lives here; what a company configures about its
+departments, connectors and rules lives in ``hub.yaml`` (see :mod:`hub.config`).
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+from aiokafka.helpers import create_ssl_context
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class KafkaSettings(BaseSettings):
+    """The ``KAFKA_*`` variables of the contract, passed through to the Kafka client."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str | None = None
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL"):
+            missing = [
+                f"KAFKA_{name.upper()}"
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs {', '.join(missing)}"
+                )
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.uses_tls:
+            return None
+        return create_ssl_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+
+    def client_options(self) -> dict[str, Any]:
+        """Security keyword arguments for aiokafka clients (admin, producer, consumer)."""
+        options: dict[str, Any] = {"security_protocol": self.security_protocol}
+        context = self.ssl_context()
+        if context is not None:
+            options["ssl_context"] = context
+        if self.security_protocol.startswith("SASL"):
+            assert self.sasl_password is not None  # guaranteed by the validator
+            options.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password.get_secret_value(),
+            )
+        return options
+
+    def faststream_security(self) -> BaseSecurity | None:
+        """The same settings in the form FastStream's broker takes them."""
+        context = self.ssl_context()
+        if not self.security_protocol.startswith("SASL"):
+            return BaseSecurity(ssl_context=context, use_ssl=True) if context else None
+        assert self.sasl_username is not None
+        assert self.sasl_password is not None
+        kind = {
+            "PLAIN": SASLPlaintext,
+            "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512,
+        }[self.sasl_mechanism or "PLAIN"]
+        return kind(
+            username=self.sasl_username,
+            password=self.sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=self.uses_tls,
+        )
+
+
+class HubSettings(BaseSettings):
+    """The ``HUB_*`` variables: where config, state and HTTP live for this process."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="ignore")
+
+    config: Path = Path("hub.yaml")
+    database_url: str = "sqlite:///./.hub/timeline.db"
+    state_dir: Path = Path(".hub")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    #: How long a service may take to finish in-flight work after SIGTERM.
+    shutdown_grace_seconds: float = 20.0
+
+
+class ConsumerSettings(BaseSettings):
+    """Consumer-group timing; tests shorten it because the first assignment takes about
+    half the session timeout on the embedded broker."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_CONSUMER_", frozen=True, extra="ignore")
+
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    max_records: int = 500
+    batch_timeout_ms: int = 100
+
+    def subscriber_options(self) -> dict[str, Any]:
+        return {
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "max_records": self.max_records,
+            "batch_timeout_ms": self.batch_timeout_ms,
+            "auto_offset_reset": "earliest",
+        }

@@ -1,0 +1,160 @@
+"""CloudEvents 1.0 envelope in Kafka binary content mode.
+
+Every canonical and department event travels as a CloudEvent whose attributes sit in
+``ce_`` headers and whose value is the JSON data. Readers using the ``cloudevents`` SDK's
+Kafka binding decode these records unchanged, so other teams never need our code to read
+our topics. Ids are derived from the source record, never random, so replaying the same
+source record yields the same ``ce_id`` and downstream de-duplication holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+CONTENT_TYPE_HEADER = "content-type"
+HEADER_PREFIX = "ce_"
+#: Extension attributes of the contract, written as ``ce_<name>`` headers when known.
+EXTENSION_ATTRIBUTES = ("partitionkey", "correlationid", "causationid", "traceparent")
+_CORE_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "dataschema")
+_KNOWN_ATTRIBUTES = frozenset((*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES))
+
+#: Namespace of every Handoff event id (uuid5), fixed forever: changing it changes all ids.
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e3a-5d0b-4c59-9a43-2b7e0c6d8f10")
+
+
+class EnvelopeError(ValueError):
+    """A Kafka record that is not a valid Handoff CloudEvent; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    """What goes onto the wire: key, value and headers in aiokafka's shape."""
+
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def stable_event_id(source: str, *parts: str) -> str:
+    """Derive a deterministic event id from where the event came from.
+
+    ``parts`` identify the source record and the change (e.g. record id and revision),
+    so the same record read twice gives the same id and a new revision a new one.
+    """
+    name = "\x1f".join((source, *parts))
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+
+
+def dataschema_uri(event_type: str, version: int) -> str:
+    """The ``dataschema`` attribute naming a canonical type and its version."""
+    return f"urn:handoff:schema:{event_type}:v{version}"
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, as the CloudEvents SDK writes it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Envelope(BaseModel):
+    """One CloudEvent 1.0 with the contract's extension attributes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = SPECVERSION
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime | None = None
+    subject: str | None = None
+    dataschema: str | None = None
+    datacontenttype: Literal["application/json"] = CONTENT_TYPE
+    partitionkey: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+    #: Extension attributes other producers set that the contract does not name; kept so
+    #: that forwarding an event never loses an attribute.
+    extensions: dict[str, str] = Field(default_factory=dict)
+    data: Any = None
+
+    def attributes(self) -> dict[str, str]:
+        """Every set attribute except data and content type, as header strings."""
+        out: dict[str, str] = {}
+        for name in (*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            out[name] = format_time(value) if isinstance(value, datetime) else str(value)
+        for name, text in self.extensions.items():
+            out.setdefault(name, text)
+        return out
+
+    def to_kafka(self) -> KafkaRecord:
+        """Encode in binary content mode; the partition key becomes the record key."""
+        headers = [(HEADER_PREFIX + k, v.encode()) for k, v in self.attributes().items()]
+        headers.append((CONTENT_TYPE_HEADER, self.datacontenttype.encode()))
+        key = self.partitionkey.encode() if self.partitionkey is not None else None
+        return KafkaRecord(key=key, value=orjson.dumps(self.data), headers=headers)
+
+    def caused(self, **changes: Any) -> Envelope:
+        """A follow-up event of this one: same correlation, causation pointing here."""
+        changes.setdefault("causationid", self.id)
+        changes.setdefault("correlationid", self.correlationid or self.id)
+        return self.model_copy(update=changes)
+
+    @classmethod
+    def from_kafka(
+        cls,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes],
+    ) -> Envelope:
+        """Decode a binary-mode record, raising :class:`EnvelopeError` with the reason."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        attrs: dict[str, Any] = {}
+        extensions: dict[str, str] = {}
+        for raw_name, raw_value in items:
+            name = raw_name.lower()
+            try:
+                text = raw_value.decode() if isinstance(raw_value, bytes) else str(raw_value)
+            except UnicodeDecodeError as exc:
+                raise EnvelopeError(f"header {raw_name!r} is not UTF-8") from exc
+            if name.startswith(HEADER_PREFIX):
+                attr = name[len(HEADER_PREFIX) :]
+                if attr in _KNOWN_ATTRIBUTES:
+                    attrs[attr] = text
+                else:
+                    extensions[attr] = text
+            elif name == CONTENT_TYPE_HEADER:
+                attrs["datacontenttype"] = text.split(";", 1)[0].strip()
+        if extensions:
+            attrs["extensions"] = extensions
+        if "specversion" not in attrs:
+            raise EnvelopeError("no ce_specversion header: not a binary-mode CloudEvent")
+        if key is not None and "partitionkey" not in attrs:
+            try:
+                attrs["partitionkey"] = key.decode()
+            except UnicodeDecodeError as exc:
+                raise EnvelopeError("record key is not UTF-8") from exc
+        try:
+            attrs["data"] = orjson.loads(value) if value else None
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"value is not JSON: {exc}") from exc
+        try:
+            return cls.model_validate(attrs)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise EnvelopeError(f"invalid CloudEvent: {problems}") from exc

@@ -1,0 +1,171 @@
+"""The envelope is the wire contract: CloudEvents 1.0 binary mode, readable by the SDK."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.v1.event import CloudEvent
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas import Envelope, EnvelopeError, dataschema_uri, stable_event_id
+
+
+def _sample(**overrides: object) -> Envelope:
+    fields: dict[str, object] = {
+        "id": stable_event_id("odoo", "sale.order", "42", "2026-11-23T09:00:00Z"),
+        "source": "/connectors/odoo",
+        "type": "order.placed",
+        "time": datetime(2026, 11, 23, 9, 0, 0, 123000, tzinfo=UTC),
+        "subject": "SO042",
+        "dataschema": dataschema_uri("order.placed", 1),
+        "partitionkey": "SO042",
+        "correlationid": "corr-1",
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "data": {"order_id": "SO042", "total": "120.50", "lines": [{"sku": "A", "qty": 2}]},
+    }
+    fields.update(overrides)
+    return Envelope.model_validate(fields)
+
+
+def test_binary_mode_headers_and_value() -> None:
+    record = _sample().to_kafka()
+    headers = dict(record.headers)
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_type"] == b"order.placed"
+    assert headers["ce_time"] == b"2026-11-23T09:00:00.123000Z"
+    assert headers["ce_partitionkey"] == b"SO042"
+    assert headers["content-type"] == b"application/json"
+    assert "ce_causationid" not in headers, "unknown attributes are not written"
+    assert record.key == b"SO042"
+    assert record.value.startswith(b'{"order_id":"SO042"')
+
+
+def test_round_trip_is_lossless() -> None:
+    event = _sample(extensions={"vendorflag": "x"})
+    record = event.to_kafka()
+    assert Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers) == event
+
+
+def test_sdk_decodes_what_we_write() -> None:
+    event = _sample()
+    record = event.to_kafka()
+    decoded = ce_kafka.from_binary_event(
+        ce_kafka.KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+    )
+    assert decoded.get_id() == event.id
+    assert decoded.get_type() == "order.placed"
+    assert decoded.get_source() == "/connectors/odoo"
+    assert decoded.get_time() == event.time
+    assert decoded.get_subject() == "SO042"
+    assert decoded.get_dataschema() == event.dataschema
+    assert decoded.get_extension("correlationid") == "corr-1"
+    assert decoded.get_extension("partitionkey") == "SO042"
+    assert decoded.get_data() == event.data
+
+
+def test_we_decode_what_the_sdk_writes() -> None:
+    sdk_event = CloudEvent(
+        attributes={
+            "id": "abc-1",
+            "source": "/erp",
+            "type": "order.placed",
+            "time": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+            "subject": "SO1",
+            "datacontenttype": "application/json",
+            "partitionkey": "SO1",
+            "causationid": "root",
+        },
+        data={"order_id": "SO1", "amount": 10},
+    )
+    msg = ce_kafka.to_binary_event(sdk_event)
+    key = msg.key.encode() if isinstance(msg.key, str) else msg.key
+    event = Envelope.from_kafka(key=key, value=msg.value, headers=msg.headers)
+    assert event.id == "abc-1"
+    assert event.time == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)
+    assert event.partitionkey == "SO1"
+    assert event.causationid == "root"
+    assert event.data == {"order_id": "SO1", "amount": 10}
+
+
+def test_stable_ids_repeat_for_the_same_record_and_differ_otherwise() -> None:
+    first = stable_event_id("odoo", "sale.order", "42", "rev-1")
+    assert first == stable_event_id("odoo", "sale.order", "42", "rev-1")
+    assert first != stable_event_id("odoo", "sale.order", "42", "rev-2")
+    # the separator keeps part boundaries: ("a", "bc") is not ("ab", "c")
+    assert stable_event_id("s", "a", "bc") != stable_event_id("s", "ab", "c")
+
+
+def test_caused_event_links_back() -> None:
+    parent = _sample(correlationid=None)
+    child = parent.caused(id="child", type="order.routed")
+    assert child.causationid == parent.id
+    assert child.correlationid == parent.id
+
+
+@pytest.mark.parametrize(
+    ("headers", "value", "reason"),
+    [
+        ([("ce_id", b"1")], b"{}", "no ce_specversion"),
+        (
+            [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/s")],
+            b"{}",
+            "type",
+        ),
+        (
+            [
+                ("ce_specversion", b"1.0"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/s"),
+                ("ce_type", b"t"),
+                ("ce_time", b"2026-01-01T00:00:00"),
+            ],
+            b"{}",
+            "time",
+        ),
+        (
+            [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t")],
+            b"{not json",
+            "not JSON",
+        ),
+        ([("ce_specversion", b"\xff")], b"{}", "not UTF-8"),
+    ],
+)
+def test_invalid_records_are_rejected_with_a_reason(
+    headers: list[tuple[str, bytes]], value: bytes, reason: str
+) -> None:
+    with pytest.raises(EnvelopeError, match=reason):
+        Envelope.from_kafka(key=None, value=value, headers=headers)
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    event_id=_text,
+    subject=st.none() | _text,
+    key=st.none() | _text,
+    data=_json,
+    moment=st.datetimes(timezones=st.just(UTC)),
+)
+def test_round_trip_property(
+    event_id: str, subject: str | None, key: str | None, data: object, moment: datetime
+) -> None:
+    event = Envelope(
+        id=event_id,
+        source="/p",
+        type="t",
+        time=moment,
+        subject=subject,
+        partitionkey=key,
+        data=data,
+    )
+    record = event.to_kafka()
+    assert Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers) == event
