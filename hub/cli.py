@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import socket
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -26,8 +25,12 @@ from hub.runtime.settings import HubSettings, KafkaSettings
 from hub.services import SERVICES
 from hub.topics import catalog, create_topics, list_topics
 
-app = typer.Typer(help="Handoff: event-driven integration hub.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Handoff: event-driven integration hub.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 topics_app = typer.Typer(help="The topic catalog on a cluster.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 
@@ -146,15 +149,13 @@ def up(
     sock = _bind(http_host, http_port)
     names = services_for_up(config)
     with _cluster(kafka, settings.state_dir) as cluster:
-        asyncio.run(
-            create_topics(cluster, catalog(config), config.topics.replication_factor)
-        )
+        asyncio.run(create_topics(cluster, catalog(config), config.topics.replication_factor))
         service_host = ServiceHost(
             make_runtime(settings, config, cluster), [SERVICES[n] for n in names]
         )
-        print(banner(cluster, names, f"http://{http_host}:{http_port}"), flush=True)  # noqa: T201
+        typer.echo(banner(cluster, names, f"http://{http_host}:{http_port}"))
         serve(service_host, sock, settings.shutdown_grace_seconds)
-    print("Handoff stopped.", flush=True)  # noqa: T201
+    typer.echo("Handoff stopped.")
 
 
 @app.command()
@@ -167,7 +168,9 @@ def run(
     settings, kafka = _settings()
     configure_logging(settings.log_level, settings.log_format)
     if not kafka.bootstrap_servers:
-        fail("hub run needs KAFKA_BOOTSTRAP_SERVERS; 'hub up' runs everything on an embedded broker")
+        fail(
+            "hub run needs KAFKA_BOOTSTRAP_SERVERS; 'hub up' runs everything on an embedded broker"
+        )
     config = _config(settings)
     sock = _bind(settings.http_host, settings.http_port)
     with _cluster(kafka, settings.state_dir) as cluster:
@@ -188,9 +191,7 @@ def _external_cluster() -> tuple[HubConfig, KafkaCluster]:
 def topics_create() -> None:
     """Create every catalog topic that is missing; existing ones are left alone."""
     config, cluster = _external_cluster()
-    report = asyncio.run(
-        create_topics(cluster, catalog(config), config.topics.replication_factor)
-    )
+    report = asyncio.run(create_topics(cluster, catalog(config), config.topics.replication_factor))
     for name in report.created:
         typer.echo(f"created  {name}")
     for name in report.existing:
@@ -216,4 +217,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

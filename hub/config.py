@@ -83,7 +83,10 @@ class HubConfig(_Strict):
 
 def _substitute(node: Any, path: str, env: dict[str, str], problems: list[tuple[str, str]]) -> Any:
     if isinstance(node, dict):
-        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in node.items()}
+        return {
+            k: _substitute(v, f"{path}.{k}" if path else str(k), env, problems)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_substitute(v, f"{path}[{i}]", env, problems) for i, v in enumerate(node)]
     if isinstance(node, str):
@@ -99,7 +102,9 @@ def _substitute(node: Any, path: str, env: dict[str, str], problems: list[tuple[
     return node
 
 
-def parse_config(text: str, source: str = "hub.yaml", env: dict[str, str] | None = None) -> HubConfig:
+def parse_config(
+    text: str, source: str = "hub.yaml", env: dict[str, str] | None = None
+) -> HubConfig:
     """Parse and validate config text; raise :class:`ConfigError` naming every bad key."""
     try:
         raw = yaml.safe_load(text)

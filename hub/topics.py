@@ -49,7 +49,7 @@ class TopicSpec:
 
     def configs(self) -> dict[str, str]:
         """Topic-level configs as Kafka (and Strimzi ``KafkaTopic.spec.config``) name them."""
-        out = {"cleanup.policy": self.cleanup_policy}
+        out: dict[str, str] = {"cleanup.policy": self.cleanup_policy}
         if self.retention_ms is not None and self.cleanup_policy == "delete":
             out["retention.ms"] = str(self.retention_ms)
         return out
@@ -81,8 +81,13 @@ def catalog(config: HubConfig, raw_streams: Iterable[tuple[str, str]] = ()) -> l
             cleanup_policy="compact",
             retention_ms=None,
         ),
-        TopicSpec(DLQ, "original key", "dead letters with the reason in headers", 3,
-                  retention_ms=30 * DAY_MS),
+        TopicSpec(
+            DLQ,
+            "original key",
+            "dead letters with the reason in headers",
+            3,
+            retention_ms=30 * DAY_MS,
+        ),
     ]
     specs += [
         TopicSpec(department_topic(name), "aggregate id", f"events the {name} department sees", 6)
@@ -96,8 +101,14 @@ def catalog(config: HubConfig, raw_streams: Iterable[tuple[str, str]] = ()) -> l
             specs.append(TopicSpec(name, "source record id", f"{connector} {entity} records", 3))
     overrides = config.topics.partitions
     return [
-        TopicSpec(s.name, s.key, s.content, overrides.get(s.name, s.partitions),
-                  s.cleanup_policy, s.retention_ms)
+        TopicSpec(
+            s.name,
+            s.key,
+            s.content,
+            overrides.get(s.name, s.partitions),
+            s.cleanup_policy,
+            s.retention_ms,
+        )
         for s in specs
     ]
 

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-SPECVERSION = "1.0"
-CONTENT_TYPE = "application/json"
+SPECVERSION: Final = "1.0"
+CONTENT_TYPE: Final = "application/json"
 CONTENT_TYPE_HEADER = "content-type"
 HEADER_PREFIX = "ce_"
 #: Extension attributes of the contract, written as ``ce_<name>`` headers when known.

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -97,7 +98,7 @@ class ServiceHost:
                     await self.runtime.producer.start()
                     await self.runtime.broker.start()
                     break
-            except Exception as exc:  # noqa: BLE001 - retried; the monitor reports the cause
+            except Exception as exc:
                 self.startup_problem = f"cannot start: {type(exc).__name__}: {exc}"
                 log.exception("starting services failed; retrying")
                 with contextlib.suppress(Exception):
@@ -136,10 +137,10 @@ class ServiceHost:
         for group, count in consumer_assignments(self.runtime.broker).items():
             gauge.labels(service=service, group=group).set(count or 0)
 
-    def ready(self) -> tuple[bool, dict[str, object]]:
+    def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:
         ok, checks = readiness(self.monitor, self.runtime.broker, self.started)
         if self.startup_problem:
-            checks["services"]["reason"] = self.startup_problem  # type: ignore[index]
+            checks["services"]["reason"] = self.startup_problem
         return ok, checks
 
 
@@ -176,8 +177,9 @@ def build_app(host: ServiceHost) -> FastAPI:
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
         host.update_assignment_metrics()
-        return Response(generate_latest(host.runtime.metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            generate_latest(host.runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
 
     for service in host.services:
         if service.http is not None:

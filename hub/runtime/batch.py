@@ -15,13 +15,35 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaRouter
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from hub.runtime.deadletter import dead_letter
 from hub.runtime.producer import Output, Producer
+from hub.runtime.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Iterable[Output]]
+
+
+def batch_subscriber(
+    router: KafkaRouter, *topics: str, group_id: str, settings: ConsumerSettings | None = None
+) -> BatchSubscriber:
+    """A batch subscriber whose handler commits itself (via :func:`run_batch`)."""
+    settings = settings or ConsumerSettings()
+    return router.subscriber(
+        *topics,
+        group_id=group_id,
+        batch=True,
+        ack_policy=AckPolicy.MANUAL,
+        max_records=settings.max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        auto_offset_reset="earliest",
+    )
 
 
 def rewind(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

@@ -266,7 +266,8 @@ async def detect_capabilities(settings: KafkaSettings, timeout: float = 10.0) ->
     unreachable cluster reports no capabilities rather than failing start-up here (the
     services report not-ready until it answers).
     """
-    assert settings.bootstrap_servers is not None
+    if not settings.bootstrap_servers:
+        raise ValueError("detect_capabilities needs KAFKA_BOOTSTRAP_SERVERS")
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         enable_idempotence=True,

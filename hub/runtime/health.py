@@ -91,17 +91,19 @@ def consumer_assignments(broker: KafkaBroker) -> dict[str, int | None]:
     """Assigned partition count per consumer group; ``None`` while not started."""
     out: dict[str, int | None] = {}
     for subscriber in broker.subscribers:
-        name = str(getattr(subscriber, "group_id", None) or subscriber.call_name)
+        name = str(getattr(subscriber, "group_id", None) or getattr(subscriber, "topics", "?"))
         consumer = getattr(subscriber, "consumer", None)
         out[name] = None if consumer is None else len(consumer.assignment())
     return out
 
 
-def readiness(monitor: BrokerMonitor, broker: KafkaBroker, started: bool) -> tuple[bool, dict[str, Any]]:
+def readiness(
+    monitor: BrokerMonitor, broker: KafkaBroker, started: bool
+) -> tuple[bool, dict[str, dict[str, Any]]]:
     """Whether the process is ready, with the reasons a human needs when it is not."""
     assignments = consumer_assignments(broker)
     waiting = sorted(group for group, count in assignments.items() if not count)
-    checks: dict[str, Any] = {
+    checks: dict[str, dict[str, Any]] = {
         "broker": {"ok": monitor.up, "bootstrap": monitor.cluster.bootstrap_servers}
         | ({"error": monitor.last_error} if monitor.last_error else {}),
         "services": {"ok": started},

@@ -31,8 +31,11 @@ class HubMetrics:
         registry = registry or CollectorRegistry()
         return cls(
             registry=registry,
-            info=Info(f"{PREFIX}_build", "Handoff version and the services in this process",
-                      registry=registry),
+            info=Info(
+                f"{PREFIX}_build",
+                "Handoff version and the services in this process",
+                registry=registry,
+            ),
             broker_up=Gauge(
                 f"{PREFIX}_broker_up",
                 "1 while the Kafka cluster answers this process, else 0",

@@ -7,8 +7,9 @@ number of services sharing the runtime differs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker, KafkaRouter
@@ -34,7 +35,7 @@ class Runtime:
     producer: Producer
 
 
-BackgroundTask = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass

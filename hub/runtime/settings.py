@@ -57,7 +57,10 @@ class KafkaSettings(BaseSettings):
     def ssl_context(self) -> ssl.SSLContext | None:
         if not self.uses_tls:
             return None
-        return create_ssl_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+        )
+        return context
 
     def client_options(self) -> dict[str, Any]:
         """Security keyword arguments for aiokafka clients (admin, producer, consumer)."""
@@ -66,29 +69,33 @@ class KafkaSettings(BaseSettings):
         if context is not None:
             options["ssl_context"] = context
         if self.security_protocol.startswith("SASL"):
-            assert self.sasl_password is not None  # guaranteed by the validator
+            username, password = self._credentials()
             options.update(
                 sasl_mechanism=self.sasl_mechanism,
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password.get_secret_value(),
+                sasl_plain_username=username,
+                sasl_plain_password=password,
             )
         return options
+
+    def _credentials(self) -> tuple[str, str]:
+        if self.sasl_username is None or self.sasl_password is None:
+            raise ValueError("SASL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return self.sasl_username, self.sasl_password.get_secret_value()
 
     def faststream_security(self) -> BaseSecurity | None:
         """The same settings in the form FastStream's broker takes them."""
         context = self.ssl_context()
         if not self.security_protocol.startswith("SASL"):
             return BaseSecurity(ssl_context=context, use_ssl=True) if context else None
-        assert self.sasl_username is not None
-        assert self.sasl_password is not None
+        username, password = self._credentials()
         kind = {
             "PLAIN": SASLPlaintext,
             "SCRAM-SHA-256": SASLScram256,
             "SCRAM-SHA-512": SASLScram512,
         }[self.sasl_mechanism or "PLAIN"]
         return kind(
-            username=self.sasl_username,
-            password=self.sasl_password.get_secret_value(),
+            username=username,
+            password=password,
             ssl_context=context,
             use_ssl=self.uses_tls,
         )
@@ -120,12 +127,3 @@ class ConsumerSettings(BaseSettings):
     heartbeat_interval_ms: int = 1_000
     max_records: int = 500
     batch_timeout_ms: int = 100
-
-    def subscriber_options(self) -> dict[str, Any]:
-        return {
-            "session_timeout_ms": self.session_timeout_ms,
-            "heartbeat_interval_ms": self.heartbeat_interval_ms,
-            "max_records": self.max_records,
-            "batch_timeout_ms": self.batch_timeout_ms,
-            "auto_offset_reset": "earliest",
-        }

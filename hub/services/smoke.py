@@ -17,13 +17,11 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka.structs import ConsumerRecord
-from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
 
-from hub.runtime.batch import run_batch
+from hub.runtime.batch import batch_subscriber, run_batch
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
-from hub.runtime.settings import ConsumerSettings
 from hub.topics import ORDERS, raw_topic
 from schemas import Envelope, stable_event_id
 
@@ -87,19 +85,12 @@ def generator(runtime: Runtime) -> Service:
 def passthrough(runtime: Runtime) -> Service:
     router = KafkaRouter()
 
-    @router.subscriber(
-        RAW_TOPIC,
-        group_id=PASSTHROUGH_GROUP,
-        batch=True,
-        ack_policy=AckPolicy.MANUAL,
-        **ConsumerSettings().subscriber_options(),
-    )
+    @batch_subscriber(router, RAW_TOPIC, group_id=PASSTHROUGH_GROUP)
     async def handle(msg: KafkaMessage) -> None:
-        records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message  # type: ignore[assignment]
         sent = await run_batch(
             producer=runtime.producer,
             consumer=msg.consumer,
-            records=records,
+            records=msg.raw_message,
             stage="smoke-passthrough",
             handle=forward,
         )

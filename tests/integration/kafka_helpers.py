@@ -1,0 +1,57 @@
+"""Small helpers for tests that read and write a real cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
+
+from hub.runtime.cluster import KafkaCluster
+from schemas import KafkaRecord
+
+
+async def make_topics(cluster: KafkaCluster, *names: str, partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(**cluster.client_options())
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
+        )
+    finally:
+        await admin.close()
+
+
+async def produce(cluster: KafkaCluster, topic: str, records: Sequence[KafkaRecord]) -> None:
+    producer = AIOKafkaProducer(**cluster.client_options(), **cluster.producer_options())
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, r.value, key=r.key, headers=r.headers) for r in records
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def consume_all(
+    cluster: KafkaCluster, topic: str, expected: int, timeout: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``topic`` from the beginning until ``expected`` records arrived (or time out)."""
+    consumer = AIOKafkaConsumer(
+        topic, auto_offset_reset="earliest", enable_auto_commit=False, **cluster.client_options()
+    )
+    await consumer.start()
+    out: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(out) < expected and loop.time() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                out.extend(records)
+    finally:
+        await consumer.stop()
+    return out

@@ -1,0 +1,63 @@
+"""hub.yaml: defaults, ${ENV} substitution, and every problem reported with its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import DEFAULT_DEPARTMENTS, ConfigError, HubConfig, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_empty_file_gives_the_default_departments() -> None:
+    config = parse_config("", env={})
+    assert tuple(config.departments) == DEFAULT_DEPARTMENTS
+    assert config.topics.replication_factor == 1
+
+
+def test_shipped_example_is_valid() -> None:
+    config = load_config(REPO / "hub.yaml")
+    assert set(config.departments) >= {"sales", "finance", "management"}
+
+
+def test_environment_references_are_substituted() -> None:
+    text = "departments:\n  sales:\n    description: ${TEAM}\n"
+    assert parse_config(text, env={"TEAM": "Vertrieb"}).departments["sales"].description == (
+        "Vertrieb"
+    )
+
+
+def test_all_problems_are_reported_at_once_with_their_keys() -> None:
+    text = """
+departments:
+  Sales: {}
+  finance:
+    description: ${MISSING_VAR}
+topics:
+  replication_factor: 0
+  partitions: {hub.orders: 0}
+unknown_section: 1
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="my.yaml", env={})
+    keys = [key for key, _ in caught.value.problems]
+    assert "departments.finance.description" in keys
+    assert "departments" in keys  # bad name
+    assert "topics.replication_factor" in keys
+    assert "topics.partitions" in keys
+    assert "unknown_section" in keys
+    message = str(caught.value)
+    assert message.startswith("invalid configuration in my.yaml")
+    assert "MISSING_VAR is not set" in message
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "a: [unclosed"])
+def test_malformed_files_are_rejected(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"\(file\)"):
+        parse_config(text, env={})
+
+
+def test_missing_file_means_defaults(tmp_path: Path) -> None:
+    assert load_config(tmp_path / "absent.yaml") == HubConfig()

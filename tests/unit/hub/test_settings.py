@@ -1,0 +1,61 @@
+"""The contract's KAFKA_* variables reach the Kafka clients unchanged."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from faststream.security import SASLScram512
+from pydantic import ValidationError
+
+from hub.runtime.settings import HubSettings, KafkaSettings
+
+
+def test_plaintext_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    settings = KafkaSettings()
+    assert settings.bootstrap_servers is None
+    assert settings.client_options() == {"security_protocol": "PLAINTEXT"}
+    assert settings.faststream_security() is None
+
+
+def test_sasl_ssl_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9093")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "hub")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cret")
+    settings = KafkaSettings()
+    options = settings.client_options()
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "hub"
+    assert options["sasl_plain_password"] == "s3cret"
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    security = settings.faststream_security()
+    assert isinstance(security, SASLScram512)
+    assert security.use_ssl is True
+    assert "s3cret" not in repr(settings), "secrets never appear in logs or reprs"
+
+
+def test_sasl_without_credentials_names_the_missing_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.delenv("KAFKA_SASL_USERNAME", raising=False)
+    with pytest.raises(ValidationError, match="KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME"):
+        KafkaSettings()
+
+
+def test_unknown_protocol_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "CARRIER_PIGEON")
+    with pytest.raises(ValidationError, match="security_protocol"):
+        KafkaSettings()
+
+
+def test_hub_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql://db/hub")
+    monkeypatch.setenv("HUB_HTTP_PORT", "9000")
+    settings = HubSettings()
+    assert settings.database_url == "postgresql://db/hub"
+    assert settings.http_port == 9000
