@@ -3,15 +3,38 @@
 Services use only what is declared here, on a registry injected per process, so tests get a
 clean registry and dashboards and alerts can be checked against this one list. FastStream's
 Prometheus middleware adds the per-message basics under the same ``hub_`` prefix.
+
+Names are a public interface (dashboards and alerts query them): renaming one is a breaking
+change, so a metric is added here once and kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 PREFIX = "hub"
+
+#: End-to-end latency buckets (seconds): from sub-10 ms on one machine to minutes of backlog.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+#: Time an order or ticket spends in a process stage: minutes to weeks.
+STAGE_BUCKETS = (
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4 * 3600.0,
+    12 * 3600.0,
+    86400.0,
+    2 * 86400.0,
+    4 * 86400.0,
+    7 * 86400.0,
+    14 * 86400.0,
+    30 * 86400.0,
+)
+#: Every state a connector instance can be in; ``hub_connector_state`` keeps one series each.
+CONNECTOR_STATES = ("starting", "running", "backing_off", "failed", "stopped")
 
 
 @dataclass(frozen=True)
@@ -22,45 +45,155 @@ class HubMetrics:
     info: Info
     broker_up: Gauge
     consumer_assigned_partitions: Gauge
+    consumer_lag: Gauge
+    events_in: Counter
     events_out: Counter
+    connector_events: Counter
+    connector_state: Gauge
+    checkpoint_age: Gauge
+    webhook_rejections: Counter
+    translation_failures: Counter
+    routing_failures: Counter
+    routed_events: Counter
+    dlq_events: Counter
+    end_to_end_latency: Histogram
+    identity_merges: Counter
+    timeline_stage_duration: Histogram
+    timeline_open_items: Gauge
+    sla_breaches: Counter
     smoke_generated: Counter
     smoke_forwarded: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> HubMetrics:
-        registry = registry or CollectorRegistry()
+        r = registry or CollectorRegistry()
+        p = PREFIX
         return cls(
-            registry=registry,
-            info=Info(
-                f"{PREFIX}_build",
-                "Handoff version and the services in this process",
-                registry=registry,
-            ),
+            registry=r,
+            info=Info(f"{p}_build", "Handoff version and the services in this process", registry=r),
             broker_up=Gauge(
-                f"{PREFIX}_broker_up",
+                f"{p}_broker_up",
                 "1 while the Kafka cluster answers this process, else 0",
-                registry=registry,
+                registry=r,
             ),
             consumer_assigned_partitions=Gauge(
-                f"{PREFIX}_consumer_assigned_partitions",
+                f"{p}_consumer_assigned_partitions",
                 "Partitions currently assigned to a service's consumer",
                 ["service", "group"],
-                registry=registry,
+                registry=r,
+            ),
+            consumer_lag=Gauge(
+                f"{p}_consumer_lag",
+                "Records behind the high watermark, per consumer group and partition "
+                "(from the fetched high watermark, never from end_offsets)",
+                ["group", "topic", "partition"],
+                registry=r,
+            ),
+            events_in=Counter(
+                f"{p}_events_in",
+                "Records a stage consumed, per service and topic",
+                ["service", "topic"],
+                registry=r,
             ),
             events_out=Counter(
-                f"{PREFIX}_events_out",
+                f"{p}_events_out",
                 "Records handed to this process's producer for a topic",
                 ["topic"],
-                registry=registry,
+                registry=r,
+            ),
+            connector_events=Counter(
+                f"{p}_connector_events",
+                "Raw events a connector instance published (acknowledged by the broker)",
+                ["connector", "entity"],
+                registry=r,
+            ),
+            connector_state=Gauge(
+                f"{p}_connector_state",
+                "1 for the state a connector instance is in, 0 for the others; every state "
+                "series stays present, so a failed connector never vanishes",
+                ["connector", "state"],
+                registry=r,
+            ),
+            checkpoint_age=Gauge(
+                f"{p}_connector_checkpoint_age_seconds",
+                "Seconds since a connector stream last stored its cursor",
+                ["connector", "stream"],
+                registry=r,
+            ),
+            webhook_rejections=Counter(
+                f"{p}_webhook_rejections",
+                "Inbound webhooks refused, by reason (signature, stale, too_large, bad_body, ...)",
+                ["connector", "reason"],
+                registry=r,
+            ),
+            translation_failures=Counter(
+                f"{p}_translation_failures",
+                "Raw records the translator could not translate, by connector and error class",
+                ["connector", "reason"],
+                registry=r,
+            ),
+            routing_failures=Counter(
+                f"{p}_routing_failures",
+                "Canonical events the router could not route, by reason",
+                ["reason"],
+                registry=r,
+            ),
+            routed_events=Counter(
+                f"{p}_routed_events",
+                "Events delivered to a department topic, by type",
+                ["department", "type"],
+                registry=r,
+            ),
+            dlq_events=Counter(
+                f"{p}_dlq_events",
+                "Dead letters written, by stage and error class",
+                ["stage", "error_class"],
+                registry=r,
+            ),
+            end_to_end_latency=Histogram(
+                f"{p}_end_to_end_latency_seconds",
+                "From the source event's time to its delivery on a department topic",
+                ["department"],
+                buckets=LATENCY_BUCKETS,
+                registry=r,
+            ),
+            identity_merges=Counter(
+                f"{p}_identity_merges",
+                "Golden customer ids merged into a survivor (customer.merged events)",
+                registry=r,
+            ),
+            timeline_stage_duration=Histogram(
+                f"{p}_timeline_stage_duration_seconds",
+                "Time an item spent in a process stage before the next stage began",
+                ["process", "stage"],
+                buckets=STAGE_BUCKETS,
+                registry=r,
+            ),
+            timeline_open_items=Gauge(
+                f"{p}_timeline_open_items",
+                "Items currently waiting in a process stage, by the department that owns it",
+                ["process", "stage", "owner"],
+                registry=r,
+            ),
+            sla_breaches=Counter(
+                f"{p}_sla_breaches",
+                "SLA clocks that passed their deadline (sla.breached events)",
+                ["process", "stage", "owner"],
+                registry=r,
             ),
             smoke_generated=Counter(
-                f"{PREFIX}_smoke_generated_events",
+                f"{p}_smoke_generated_events",
                 "Events published by the plumbing smoke generator",
-                registry=registry,
+                registry=r,
             ),
             smoke_forwarded=Counter(
-                f"{PREFIX}_smoke_forwarded_events",
+                f"{p}_smoke_forwarded_events",
                 "Events forwarded by the plumbing smoke pass-through consumer",
-                registry=registry,
+                registry=r,
             ),
         )
+
+    @classmethod
+    def catalog(cls) -> list[str]:
+        """Attribute names of every declared metric (the registry excluded)."""
+        return [f.name for f in fields(cls) if f.name != "registry"]
