@@ -24,6 +24,7 @@ import hub
 from hub.config import HubConfig
 from hub.runtime.cluster import KafkaCluster
 from hub.runtime.health import BrokerMonitor, consumer_assignments, readiness
+from hub.runtime.lag import LagCollector
 from hub.runtime.metrics import PREFIX, HubMetrics
 from hub.runtime.producer import Producer
 from hub.runtime.service import Runtime, Service, ServiceFactory
@@ -73,6 +74,7 @@ class ServiceHost:
         for service in self.services:
             runtime.broker.include_router(service.kafka)
         self.monitor = BrokerMonitor(runtime.cluster, runtime.metrics)
+        self.lag = LagCollector(runtime.metrics.consumer_lag)
         self.started = False
         self.startup_problem: str | None = "starting"
         self._starter: asyncio.Task[None] | None = None
@@ -177,6 +179,7 @@ def build_app(host: ServiceHost) -> FastAPI:
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
         host.update_assignment_metrics()
+        await host.lag.update(host.runtime.broker)
         return Response(
             generate_latest(host.runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
