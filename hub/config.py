@@ -16,6 +16,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hub.identity.config import IdentityConfig
+from hub.routing.config import RoutingConfig, routing_departments_validator
+
 DEFAULT_DEPARTMENTS = ("sales", "finance", "logistics", "support", "marketing", "management")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -69,6 +72,9 @@ class HubConfig(_Strict):
     )
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
     smoke: SmokeConfig = Field(default_factory=SmokeConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    _routing_departments = routing_departments_validator
 
     @field_validator("departments")
     @classmethod

@@ -1,0 +1,1 @@
+"""Dead-letter tools: read hub.dlq with filters, replay to the original stage."""

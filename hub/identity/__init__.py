@@ -1,0 +1,1 @@
+"""Identity resolution: source identities to golden customer ids."""

@@ -1,0 +1,1 @@
+"""Routing of canonical events to departments, with per-department field policies."""

@@ -1,0 +1,206 @@
+"""Field policies: an event as one department may see it.
+
+Each field of a canonical model carries a classification and a personal-data flag
+(``schemas.registry.field_labels``). A department sees a field when the classification is
+within its clearance and, for personal data, when it may see personal data; otherwise the
+field is dropped, masked (key kept, value replaced) or hashed (HMAC-SHA256 with
+``routing.hash_key``, so departments can join on a value without seeing it), as its policy
+says. Per-field overrides (``allow``/``mask``/``hash``/``drop``) win over both. A field the
+model does not declare is dropped: a new field never leaks before someone classifies it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from hub.config import HubConfig
+from hub.routing.config import DepartmentPolicy, FieldAction, level_rank
+from schemas import Envelope
+
+MASK = "***"
+
+
+class Label(Protocol):
+    """What a policy needs of ``schemas.registry.FieldLabel``."""
+
+    @property
+    def classification(self) -> Any: ...
+
+    @property
+    def pii(self) -> bool: ...
+
+
+LabelSource = Callable[[str, int | None], Mapping[str, Label]]
+
+
+def registry_labels(event_type: str, version: int | None) -> Mapping[str, Label]:
+    """Field labels of a canonical type from the schema registry; none for an unknown type."""
+    from schemas.registry import field_labels, model_for  # noqa: PLC0415 - optional at import
+
+    try:
+        model = model_for(event_type, version)
+    except (KeyError, LookupError, ValueError):
+        return {}
+    return field_labels(model)
+
+
+def version_of(dataschema: str | None) -> int | None:
+    """The version in ``urn:handoff:schema:<type>:v<version>``, if there is one."""
+    if not dataschema:
+        return None
+    tail = dataschema.rsplit(":", 1)[-1]
+    return int(tail[1:]) if tail.startswith("v") and tail[1:].isdigit() else None
+
+
+def keyed_hash(key: bytes, value: Any) -> str:
+    raw = value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    data = raw.encode() if isinstance(raw, str) else raw
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return None if value is None else MASK
+
+
+_RECURSE = "recurse"
+
+
+@dataclass
+class FieldPlan:
+    """The compiled policy of one department for one event type."""
+
+    labels: Mapping[str, Label]
+    policy: DepartmentPolicy
+    hash_key: bytes | None
+    _containers: set[str] = field(default_factory=set)
+    _actions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for path in self.labels:
+            parts = path.split(".")
+            for i in range(1, len(parts)):
+                prefix = ".".join(parts[:i])
+                self._containers.add(prefix)
+                if prefix.endswith("[]"):
+                    self._containers.add(prefix[:-2])
+            if path.endswith("[]"):
+                self._containers.add(path[:-2])
+
+    def action(self, path: str) -> str:
+        """allow, mask, hash, drop or recurse (a container whose parts decide)."""
+        known = self._actions.get(path)
+        if known is not None:
+            return known
+        override = self.policy.fields.get(path)
+        label = self.labels.get(path)
+        if override is not None:
+            result = override.value
+            if override is FieldAction.ALLOW and path in self._containers:
+                result = _RECURSE
+        elif label is not None:
+            visible = level_rank(label.classification) <= self.policy.rank and (
+                self.policy.pii or not label.pii
+            )
+            if not visible:
+                result = self.policy.denied.value
+            else:
+                result = _RECURSE if path in self._containers else FieldAction.ALLOW.value
+        elif path in self._containers:
+            result = _RECURSE
+        else:
+            result = FieldAction.DROP.value
+        self._actions[path] = result
+        return result
+
+    def apply(self, data: Any) -> Any:
+        return self._object(data, "") if isinstance(data, dict) else data
+
+    def _object(self, node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else key
+            kept, result = self._value(value, path)
+            if kept:
+                out[key] = result
+        return out
+
+    def _value(self, value: Any, path: str) -> tuple[bool, Any]:  # noqa: PLR0911 - per action
+        action = self.action(path)
+        if action == FieldAction.DROP:
+            return False, None
+        if action == FieldAction.ALLOW:
+            return True, value
+        if action == FieldAction.MASK:
+            return True, _mask(value)
+        if action == FieldAction.HASH:
+            if self.hash_key is None:
+                return False, None
+            return True, None if value is None else keyed_hash(self.hash_key, value)
+        # a container: its declared parts decide; one left empty of what was there goes
+        declared = path in self.labels
+        if isinstance(value, dict):
+            inner = self._object(value, path)
+            return bool(inner) or declared or not value, inner
+        if isinstance(value, list):
+            item_path = path + "[]"
+            items = [self._value(item, item_path) for item in value]
+            kept_items = [result for kept, result in items if kept and result != {}]
+            return bool(kept_items) or declared or not value, kept_items
+        if value is None:
+            return True, None
+        return False, None
+
+
+@dataclass
+class PolicyTable:
+    """Compiled field plans of one configuration, per (type, version, department)."""
+
+    config: HubConfig
+    labels: LabelSource = registry_labels
+    _plans: dict[tuple[str, int | None, str], FieldPlan] = field(default_factory=dict)
+
+    def plan(self, event_type: str, version: int | None, department: str) -> FieldPlan:
+        cache_key = (event_type, version, department)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            secret = self.config.routing.hash_key
+            plan = FieldPlan(
+                labels=self.labels(event_type, version),
+                policy=self.config.routing.policy(department),
+                hash_key=secret.get_secret_value().encode() if secret else None,
+            )
+            self._plans[cache_key] = plan
+        return plan
+
+    def apply(self, event: Envelope, department: str) -> Envelope:
+        plan = self.plan(event.type, version_of(event.dataschema), department)
+        return event.model_copy(update={"data": plan.apply(event.data)})
+
+
+_TABLES: dict[int, PolicyTable] = {}
+
+
+def policy_table(config: HubConfig, labels: LabelSource = registry_labels) -> PolicyTable:
+    """The compiled policies of ``config`` (cached while the config object lives)."""
+    table = _TABLES.get(id(config))
+    if table is None or table.config is not config or table.labels is not labels:
+        if len(_TABLES) > 16:
+            _TABLES.clear()
+        table = PolicyTable(config, labels)
+        _TABLES[id(config)] = table
+    return table
+
+
+def apply_policy(event: Envelope, department: str, config: HubConfig) -> Envelope:
+    """``event`` as ``department`` may see it under ``config`` (unknown fields denied)."""
+    return policy_table(config).apply(event, department)

@@ -1,0 +1,1 @@
+"""The translation stage: raw source events to validated canonical events."""
