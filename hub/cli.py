@@ -17,6 +17,7 @@ import uvicorn
 from pydantic import ValidationError
 
 import hub
+from hub.commands import ops
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(help="The topic catalog on a cluster.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+app.add_typer(ops.app, name="ops")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

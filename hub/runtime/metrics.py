@@ -197,3 +197,64 @@ class HubMetrics:
     def catalog(cls) -> list[str]:
         """Attribute names of every declared metric (the registry excluded)."""
         return [f.name for f in fields(cls) if f.name != "registry"]
+
+
+#: What FastStream's Prometheus middleware exports under ``PREFIX`` (name, type, labels,
+#: meaning). Not declared here, but dashboards and alerts may query them; a test compares
+#: this list with what the middleware really registers.
+MIDDLEWARE_METRICS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    (
+        f"{PREFIX}_received_messages",
+        "counter",
+        ("app_name", "broker", "handler"),
+        "Messages (or batches) a subscriber received",
+    ),
+    (
+        f"{PREFIX}_received_messages_size_bytes",
+        "histogram",
+        ("app_name", "broker", "handler"),
+        "Size of received messages in bytes",
+    ),
+    (
+        f"{PREFIX}_received_messages_in_process",
+        "gauge",
+        ("app_name", "broker", "handler"),
+        "Messages a handler is working on now",
+    ),
+    (
+        f"{PREFIX}_received_processed_messages",
+        "counter",
+        ("app_name", "broker", "handler", "status"),
+        "Messages a handler finished, by status (acked, nacked, rejected, skipped, error)",
+    ),
+    (
+        f"{PREFIX}_received_processed_messages_duration_seconds",
+        "histogram",
+        ("app_name", "broker", "handler"),
+        "Time a handler took per message",
+    ),
+    (
+        f"{PREFIX}_received_processed_messages_exceptions",
+        "counter",
+        ("app_name", "broker", "exception_type", "handler"),
+        "Exceptions a handler raised, by type",
+    ),
+    (
+        f"{PREFIX}_published_messages",
+        "counter",
+        ("app_name", "broker", "destination", "status"),
+        "Messages published through FastStream publishers, by status",
+    ),
+    (
+        f"{PREFIX}_published_messages_duration_seconds",
+        "histogram",
+        ("app_name", "broker", "destination"),
+        "Time a FastStream publish took",
+    ),
+    (
+        f"{PREFIX}_published_messages_exceptions",
+        "counter",
+        ("app_name", "broker", "destination", "exception_type"),
+        "Exceptions FastStream publishers raised, by type",
+    ),
+)
