@@ -1,0 +1,82 @@
+"""All configured connector instances of one process, built from ``hub.yaml``'s ``connectors:``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.kit.checkpoints import CheckpointStore, KafkaCheckpoints, Publisher
+from connectors.kit.config import ConnectorInstance
+from connectors.kit.registry import ConnectorType, get_type
+from connectors.kit.runner import InstanceRunner
+from connectors.kit.webhook import WebhookSource
+from hub.runtime.metrics import HubMetrics
+
+log = logging.getLogger(__name__)
+
+
+def raw_streams(connectors: Mapping[str, ConnectorInstance]) -> list[tuple[str, str]]:
+    """``(instance, entity)`` of every configured instance: their raw topics are in the catalog."""
+    return [
+        (name, entity)
+        for name, instance in connectors.items()
+        for entity in get_type(instance.type).entities
+    ]
+
+
+class ConnectorHost:
+    """Builds one :class:`InstanceRunner` per configured instance and runs the polling ones."""
+
+    def __init__(
+        self,
+        connectors: Mapping[str, ConnectorInstance],
+        *,
+        publisher: Publisher,
+        checkpoints: CheckpointStore,
+        metrics: HubMetrics | None = None,
+        types: Mapping[str, ConnectorType] | None = None,
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.runners: dict[str, InstanceRunner] = {}
+        self.enabled: dict[str, bool] = {}
+        for name, instance in connectors.items():
+            connector_type = types[instance.type] if types is not None else get_type(instance.type)
+            settings = connector_type.parse_settings(instance.settings)
+            runner = InstanceRunner(
+                name,
+                connector_type,
+                settings,
+                publisher=publisher,
+                checkpoints=checkpoints,
+                metrics=metrics,
+            )
+            self.enabled[name] = instance.enabled
+            if not instance.enabled:
+                runner.set_state("disabled")
+            self.runners[name] = runner
+
+    def webhook(self, name: str) -> InstanceRunner | None:
+        runner = self.runners.get(name)
+        if runner is None or not isinstance(runner.source, WebhookSource):
+            return None
+        return runner
+
+    async def run(self) -> None:
+        """Load the cursors, then run every enabled instance until cancelled."""
+        if isinstance(self.checkpoints, KafkaCheckpoints):
+            await self.checkpoints.load()
+        runners = [r for name, r in self.runners.items() if self.enabled[name]]
+        if not runners:
+            return
+        log.info("connectors starting", extra={"connectors": [r.instance for r in runners]})
+        await asyncio.gather(*(runner.run() for runner in runners))
+        # webhook instances return at once (state running); keep the task alive for them
+        await asyncio.Event().wait()
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [runner.status.as_json() for runner in self.runners.values()]
+
+
+__all__ = ["ConnectorHost", "raw_streams"]

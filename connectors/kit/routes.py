@@ -1,0 +1,96 @@
+"""HTTP routes of the connectors service: inbound webhooks and the instance list."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from connectors.kit.errors import BadRecordError
+from connectors.kit.host import ConnectorHost
+from connectors.kit.webhook import SignatureError, WebhookSource
+from hub.runtime.metrics import HubMetrics
+
+log = logging.getLogger(__name__)
+
+
+class _TooLarge(Exception):  # noqa: N818 - internal control flow
+    pass
+
+
+def _reply(code: int, **body: Any) -> JSONResponse:
+    return JSONResponse(body, status_code=code)
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> APIRouter:
+    router = APIRouter(tags=["connectors"])
+
+    def reject(name: str, reason: str, status: int, message: str) -> JSONResponse:
+        if metrics is not None:
+            metrics.webhook_rejections.labels(connector=name, reason=reason).inc()
+        return _reply(status, error=reason, detail=message)
+
+    @router.get("/v1/connectors")
+    async def list_connectors() -> dict[str, Any]:
+        """Configured connector instances with their state, reason and cursors."""
+        return {"connectors": host.statuses()}
+
+    @router.post("/v1/webhooks/{connector}", status_code=202)
+    async def webhook(  # noqa: PLR0911 - one early answer per rejection reason
+        connector: str, request: Request
+    ) -> JSONResponse:
+        """Inbound webhook: verified, de-duplicated, 202 once durably on its raw topic."""
+        runner = host.webhook(connector)
+        if runner is None:
+            return _reply(404, error="unknown_connector", detail=f"no webhook {connector!r}")
+        source = runner.source
+        assert isinstance(source, WebhookSource)  # noqa: S101 - host.webhook checked it
+        try:
+            body = await _read_capped(request, source.max_body_bytes)
+        except _TooLarge:
+            return reject(
+                connector, "too_large", 413, f"body larger than {source.max_body_bytes} bytes"
+            )
+        headers = dict(request.headers)
+        uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        try:
+            source.signature.verify(source.secret(), request.method, uri, body, headers)
+        except SignatureError as exc:
+            return reject(connector, exc.reason, 401, str(exc))
+        if runner.status.state != "running":
+            return _reply(503, error="not_ready", detail=f"connector is {runner.status.state}")
+        try:
+            delivery = source.delivery_id(headers, body)
+        except BadRecordError as exc:
+            return reject(connector, "bad_body", 400, str(exc))
+        if delivery in runner.deliveries:
+            return _reply(202, status="duplicate", delivery_id=delivery)
+        try:
+            count = await runner.accept_webhook(body, headers, delivery)
+        except BadRecordError as exc:
+            return reject(connector, "bad_body", 400, str(exc))
+        except Exception as exc:
+            log.exception("webhook %s could not be published", connector)
+            return _reply(503, error="unavailable", detail=f"{type(exc).__name__}: not stored")
+        return _reply(202, status="accepted", delivery_id=delivery, events=count)
+
+    return router
+
+
+__all__ = ["connector_routes"]
