@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from connectors.kit.config import ConnectorsSection
 from hub.identity.config import IdentityConfig
 from hub.routing.config import RoutingConfig, routing_departments_validator
 
@@ -74,6 +75,7 @@ class HubConfig(_Strict):
     smoke: SmokeConfig = Field(default_factory=SmokeConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    connectors: ConnectorsSection = Field(default_factory=dict)
     _routing_departments = routing_departments_validator
 
     @field_validator("departments")

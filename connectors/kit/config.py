@@ -13,9 +13,9 @@ Every problem of every instance is reported at once with its key, e.g.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,4 +81,7 @@ def validate_connectors(value: dict[str, ConnectorInstance]) -> dict[str, Connec
     return value
 
 
-__all__ = ["ConnectorInstance", "validate_connectors"]
+#: The type of ``HubConfig.connectors``: validated as a whole, every problem reported.
+ConnectorsSection = Annotated[dict[str, ConnectorInstance], AfterValidator(validate_connectors)]
+
+__all__ = ["ConnectorInstance", "ConnectorsSection", "validate_connectors"]
