@@ -216,11 +216,20 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 #: Clearances of the default departments; any other department starts at ``public``.
 DEFAULT_POLICIES: dict[str, DepartmentPolicy] = {
-    "sales": DepartmentPolicy(clearance="internal", pii=True),
+    # customers' names and contacts, order values
+    "sales": DepartmentPolicy(clearance="confidential", pii=True),
     "finance": DepartmentPolicy(clearance="confidential", pii=True),
-    "logistics": DepartmentPolicy(clearance="internal", pii=True),
-    "support": DepartmentPolicy(clearance="internal", pii=True),
+    # what is shipped where, and to whom; not what it cost
+    "logistics": DepartmentPolicy(
+        clearance="internal",
+        pii=True,
+        fields={"shipping_address": FieldAction.ALLOW},
+    ),
+    # who complains about what, with their contact details
+    "support": DepartmentPolicy(clearance="confidential", pii=True),
+    # segments and volumes, no personal data and nothing confidential
     "marketing": DepartmentPolicy(clearance="internal", pii=False),
+    # amounts and escalations, no personal data
     "management": DepartmentPolicy(clearance="confidential", pii=False),
 }
 UNKNOWN_DEPARTMENT_POLICY = DepartmentPolicy(clearance="public", pii=False)

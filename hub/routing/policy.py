@@ -22,6 +22,7 @@ import orjson
 from hub.config import HubConfig
 from hub.routing.config import DepartmentPolicy, FieldAction, level_rank
 from schemas import Envelope
+from schemas.registry import SchemaError, field_labels, model_for
 
 MASK = "***"
 
@@ -41,11 +42,9 @@ LabelSource = Callable[[str, int | None], Mapping[str, Label]]
 
 def registry_labels(event_type: str, version: int | None) -> Mapping[str, Label]:
     """Field labels of a canonical type from the schema registry; none for an unknown type."""
-    from schemas.registry import field_labels, model_for  # noqa: PLC0415 - optional at import
-
     try:
         model = model_for(event_type, version)
-    except (KeyError, LookupError, ValueError):
+    except SchemaError:
         return {}
     return field_labels(model)
 
@@ -91,10 +90,20 @@ class FieldPlan:
             for i in range(1, len(parts)):
                 prefix = ".".join(parts[:i])
                 self._containers.add(prefix)
-                if prefix.endswith("[]"):
+                if prefix.endswith(("[]", "{}")):
                     self._containers.add(prefix[:-2])
-            if path.endswith("[]"):
+            if path.endswith(("[]", "{}")):
                 self._containers.add(path[:-2])
+
+    def _allowed_by_ancestor(self, path: str) -> bool:
+        """Whether an ``allow`` override on an enclosing field covers ``path``."""
+        cut = len(path)
+        while True:
+            cut = max(path.rfind(".", 0, cut), path.rfind("[]", 0, cut), path.rfind("{}", 0, cut))
+            if cut <= 0:
+                return False
+            if self.policy.fields.get(path[:cut]) is FieldAction.ALLOW:
+                return True
 
     def action(self, path: str) -> str:
         """allow, mask, hash, drop or recurse (a container whose parts decide)."""
@@ -108,8 +117,9 @@ class FieldPlan:
             if override is FieldAction.ALLOW and path in self._containers:
                 result = _RECURSE
         elif label is not None:
-            visible = level_rank(label.classification) <= self.policy.rank and (
-                self.policy.pii or not label.pii
+            visible = self._allowed_by_ancestor(path) or (
+                level_rank(label.classification) <= self.policy.rank
+                and (self.policy.pii or not label.pii)
             )
             if not visible:
                 result = self.policy.denied.value
@@ -149,7 +159,11 @@ class FieldPlan:
         # a container: its declared parts decide; one left empty of what was there goes
         declared = path in self.labels
         if isinstance(value, dict):
-            inner = self._object(value, path)
+            if path + "{}" in self._containers or path + "{}" in self.labels:
+                entries = {k: self._value(v, path + "{}") for k, v in value.items()}
+                inner = {k: result for k, (kept, result) in entries.items() if kept}
+            else:
+                inner = self._object(value, path)
             return bool(inner) or declared or not value, inner
         if isinstance(value, list):
             item_path = path + "[]"

@@ -270,12 +270,15 @@ routing:
         emails[]: hash
     logistics:
       clearance: internal
+      pii: true
       fields:
         shipping_address.street: allow
         internal_note: mask
     sales:
+      clearance: internal
       denied: mask
     support:
+      clearance: internal
       fields:
         brand_new_field: allow
     management:
@@ -284,13 +287,27 @@ routing:
     env={},
 )
 KEY = b"s3cret"
+#: Explicit clearances, so that these cases do not move with the shipped defaults.
+PC = parse_config(
+    """
+routing:
+  departments:
+    sales: {clearance: internal, pii: true}
+    finance: {clearance: confidential, pii: true}
+    logistics: {clearance: internal, pii: true, fields: {}}
+    support: {clearance: internal, pii: true}
+    marketing: {clearance: internal, pii: false}
+    management: {clearance: confidential, pii: false}
+""",
+    env={},
+)
 
 
 # (case, config, type, department, data, expected data)
 POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] = [
     (
         "finance sees confidential amounts and pii, not restricted",
-        DEFAULT,
+        PC,
         "order.placed",
         "finance",
         ORDER,
@@ -298,7 +315,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "sales (internal) loses amounts and the confidential street",
-        DEFAULT,
+        PC,
         "order.placed",
         "sales",
         ORDER,
@@ -318,7 +335,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "marketing (internal, no pii) loses the e-mail too",
-        DEFAULT,
+        PC,
         "order.placed",
         "marketing",
         ORDER,
@@ -337,7 +354,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "management (confidential, no pii) sees amounts, not pii",
-        DEFAULT,
+        PC,
         "order.placed",
         "management",
         ORDER,
@@ -358,7 +375,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "undeclared field dropped for everyone, even finance",
-        DEFAULT,
+        PC,
         "customer.created",
         "finance",
         CUSTOMER,
@@ -374,7 +391,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "pii list dropped for marketing by default",
-        DEFAULT,
+        PC,
         "customer.created",
         "marketing",
         CUSTOMER,
@@ -433,7 +450,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "unknown type: every field denied",
-        DEFAULT,
+        PC,
         "smoke.order",
         "finance",
         {"id": 1, "name": "x"},
@@ -441,7 +458,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "undeclared nested field dropped",
-        DEFAULT,
+        PC,
         "order.placed",
         "finance",
         {"total": {"amount": "1", "currency": "EUR", "fx_rate": "1.1"}},
@@ -449,7 +466,7 @@ POLICIES: list[tuple[str, HubConfig, str, str, dict[str, Any], dict[str, Any]]] 
     ),
     (
         "null values of visible fields are kept",
-        DEFAULT,
+        PC,
         "order.placed",
         "sales",
         {"customer_id": None, "customer_ref": None},
