@@ -1,0 +1,268 @@
+"""The ``processes:`` section of ``hub.yaml``: stages, owners and SLAs a company edits.
+
+Defaults ship here and are shown, commented, in the example ``hub.yaml``; an empty file
+still gives the three standard processes. Durations are written ``90m``, ``4h``, ``2d``,
+``1d12h``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"48h"`` -> 48 hours; also accepts a timedelta or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match and any(match.groups()):
+            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+            total = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+            if total > timedelta(0):
+                return total
+    raise ValueError(f"not a duration: {value!r} (write e.g. 90m, 4h, 2d, 1d12h)")
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class StageConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: Event types whose arrival means the item reached this stage.
+    on: tuple[str, ...] = Field(min_length=1)
+    #: Department that brings the item into this stage (the one it waits on before).
+    owner: str
+    #: The process may skip it (e.g. an ERP that never confirms orders).
+    optional: bool = False
+    #: Reaching it ends the process (e.g. cancelled); every clock stops.
+    terminal: bool = False
+
+
+class SlaRule(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: The clock starts when the item reaches this stage ...
+    from_stage: str = Field(alias="from")
+    #: ... and stops when it reaches any of these.
+    to: tuple[str, ...] = Field(min_length=1)
+    within: Duration
+    #: Department answerable for the deadline (the sla.breached owner).
+    owner: str
+    #: Department told on a breach, besides the owner.
+    escalate_to: str | None = None
+
+
+class ProcessConfig(_Strict):
+    description: str = ""
+    #: What an instance of the process is keyed by.
+    aggregate: Literal["order", "ticket"]
+    #: The process applies only once one of these types occurred (empty: any stage event).
+    starts_on: tuple[str, ...] = ()
+    stages: tuple[StageConfig, ...] = Field(min_length=1)
+    slas: tuple[SlaRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProcessConfig:
+        names = [s.name for s in self.stages]
+        problems = []
+        if len(set(names)) != len(names):
+            problems.append(f"stage names repeat: {names}")
+        rules = [r.name for r in self.slas]
+        if len(set(rules)) != len(rules):
+            problems.append(f"sla names repeat: {rules}")
+        for rule in self.slas:
+            for stage in (rule.from_stage, *rule.to):
+                if stage not in names:
+                    problems.append(f"sla {rule.name} names unknown stage {stage!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def stage(self, name: str) -> StageConfig:
+        return next(s for s in self.stages if s.name == name)
+
+
+LifecycleStage = Literal["prospect", "lead", "customer", "active", "at_risk", "churned", "won_back"]
+LIFECYCLE_STAGES: tuple[LifecycleStage, ...] = (
+    "prospect",
+    "lead",
+    "customer",
+    "active",
+    "at_risk",
+    "churned",
+    "won_back",
+)
+
+
+_LIFECYCLE_OWNERS: dict[LifecycleStage, str] = {
+    "prospect": "marketing",
+    "lead": "sales",
+    "customer": "sales",
+    "active": "sales",
+    "at_risk": "support",
+    "churned": "marketing",
+    "won_back": "sales",
+}
+
+
+class AtRiskRule(_Strict):
+    complaints: int = Field(default=2, ge=1)
+    within: Duration = timedelta(days=30)
+    #: Event types that count as a complaint.
+    types: tuple[str, ...] = ("complaint.opened",)
+
+
+class LifecycleConfig(_Strict):
+    description: str = "Where each customer stands with the company"
+    prospect_on: tuple[str, ...] = ("customer.created",)
+    lead_on: tuple[str, ...] = ("lead.created",)
+    customer_on: tuple[str, ...] = ("lead.converted", "opportunity.won")
+    #: Activity that makes a customer active (and wins back a churned one).
+    active_on: tuple[str, ...] = ("order.placed",)
+    at_risk: AtRiskRule = Field(default_factory=AtRiskRule)
+    #: No activity for this long: churned (evaluated at read time); activity after: won back.
+    churn_after: Duration = timedelta(days=180)
+    #: Department that looks after a customer in each stage.
+    owners: dict[LifecycleStage, str] = Field(default_factory=lambda: dict(_LIFECYCLE_OWNERS))
+
+
+def _order_to_delivery() -> ProcessConfig:
+    return ProcessConfig.model_validate(
+        {
+            "description": "From the order to the invoice",
+            "aggregate": "order",
+            "stages": [
+                {"name": "placed", "on": ["order.placed"], "owner": "sales"},
+                {
+                    "name": "confirmed",
+                    "on": ["order.confirmed"],
+                    "owner": "sales",
+                    "optional": True,
+                },
+                {"name": "paid", "on": ["payment.received"], "owner": "finance"},
+                {"name": "dispatched", "on": ["shipment.dispatched"], "owner": "logistics"},
+                {"name": "delivered", "on": ["shipment.delivered"], "owner": "logistics"},
+                {"name": "invoiced", "on": ["invoice.issued"], "owner": "finance"},
+                {
+                    "name": "cancelled",
+                    "on": ["order.cancelled"],
+                    "owner": "sales",
+                    "terminal": True,
+                },
+            ],
+            "slas": [
+                {
+                    "name": "confirm",
+                    "from": "placed",
+                    "to": ["confirmed", "paid"],
+                    "within": "24h",
+                    "owner": "sales",
+                },
+                {
+                    "name": "dispatch",
+                    "from": "paid",
+                    "to": ["dispatched"],
+                    "within": "48h",
+                    "owner": "logistics",
+                    "escalate_to": "management",
+                },
+                {
+                    "name": "deliver",
+                    "from": "dispatched",
+                    "to": ["delivered"],
+                    "within": "5d",
+                    "owner": "logistics",
+                },
+                {
+                    "name": "invoice",
+                    "from": "delivered",
+                    "to": ["invoiced"],
+                    "within": "24h",
+                    "owner": "finance",
+                },
+            ],
+        }
+    )
+
+
+def _complaint_handling() -> ProcessConfig:
+    return ProcessConfig.model_validate(
+        {
+            "description": "A complaint from opening to resolution",
+            "aggregate": "ticket",
+            "starts_on": ["complaint.opened"],
+            "stages": [
+                {"name": "opened", "on": ["complaint.opened"], "owner": "support"},
+                {
+                    "name": "acknowledged",
+                    "on": ["ticket.updated"],
+                    "owner": "support",
+                    "optional": True,
+                },
+                {
+                    "name": "escalated",
+                    "on": ["ticket.escalated"],
+                    "owner": "management",
+                    "optional": True,
+                },
+                {"name": "resolved", "on": ["ticket.resolved"], "owner": "support"},
+            ],
+            "slas": [
+                {
+                    "name": "acknowledge",
+                    "from": "opened",
+                    "to": ["acknowledged", "escalated", "resolved"],
+                    "within": "4h",
+                    "owner": "support",
+                    "escalate_to": "management",
+                },
+                {
+                    "name": "resolve",
+                    "from": "opened",
+                    "to": ["resolved"],
+                    "within": "72h",
+                    "owner": "support",
+                    "escalate_to": "management",
+                },
+            ],
+        }
+    )
+
+
+class ProcessesConfig(_Strict):
+    """``processes:`` in hub.yaml. Each key may be left out to keep its default."""
+
+    order_to_delivery: ProcessConfig = Field(default_factory=_order_to_delivery)
+    complaint_handling: ProcessConfig = Field(default_factory=_complaint_handling)
+    customer_lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+
+    def by_aggregate(self) -> dict[str, tuple[str, ProcessConfig]]:
+        """The stage process of each aggregate kind, with its name."""
+        return {
+            self.order_to_delivery.aggregate: ("order_to_delivery", self.order_to_delivery),
+            self.complaint_handling.aggregate: ("complaint_handling", self.complaint_handling),
+        }

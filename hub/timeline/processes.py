@@ -1,0 +1,297 @@
+"""Process state as pure functions of an aggregate's ordered events.
+
+Nothing here reads a clock or a database: the same ordered events always give the same
+state, so state is simply recomputed whenever an aggregate receives events, in any order.
+Only "churned" depends on the reading time and is applied when a timeline is read.
+
+Stage semantics: the current stage is the furthest stage reached along the definition
+without a gap in a required stage (an invoice issued before the goods left does not jump
+the order to "invoiced"); a terminal stage (cancelled) ends the process. The ``owner`` is
+the department the item is waiting on: the owner of the next required stage.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from hub.timeline.config import LifecycleConfig, LifecycleStage, ProcessConfig, StageConfig
+from hub.timeline.ordering import TimelineEvent, parse_time_key, time_key
+
+ClockStatus = Literal["open", "met", "late", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageVisit:
+    name: str
+    owner: str
+    entered: datetime
+    left: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One SLA rule of one process instance."""
+
+    process: str
+    rule: str
+    from_stage: str
+    to: tuple[str, ...]
+    owner: str
+    escalate_to: str | None
+    started_at: datetime
+    deadline: datetime
+    status: ClockStatus
+    closed_at: datetime | None = None
+
+    def breached_at(self, now: datetime) -> bool:
+        """Open past its deadline at ``now``."""
+        return self.status == "open" and self.deadline <= now
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessState:
+    process: str
+    stage: str
+    #: Department the item waits on (owner of the next stage); the last owner once done.
+    owner: str
+    waiting_since: datetime
+    next_stage: str | None
+    done: bool
+    visits: tuple[StageVisit, ...] = ()
+    clocks: tuple[Clock, ...] = ()
+
+
+def _first_reached(
+    stages: Sequence[StageConfig], events: Sequence[TimelineEvent]
+) -> dict[str, datetime]:
+    entering: dict[str, list[str]] = {}
+    for stage in stages:
+        for event_type in stage.on:
+            entering.setdefault(event_type, []).append(stage.name)
+    reached: dict[str, datetime] = {}
+    for event in events:  # ordered: the first event entering a stage wins
+        for name in entering.get(event.type, ()):
+            reached.setdefault(name, event.time)
+    return reached
+
+
+def _clocks(
+    name: str,
+    definition: ProcessConfig,
+    reached: dict[str, datetime],
+    terminal: StageConfig | None,
+) -> tuple[Clock, ...]:
+    clocks = []
+    for rule in definition.slas:
+        start = reached.get(rule.from_stage)
+        if start is None:
+            continue
+        deadline = start + rule.within
+        stops = [reached[t] for t in rule.to if t in reached]
+        closed_at: datetime | None
+        status: ClockStatus
+        if stops:
+            closed_at = min(stops)
+            status = "met" if closed_at <= deadline else "late"
+        elif terminal is not None:
+            closed_at, status = reached[terminal.name], "stopped"
+        else:
+            closed_at, status = None, "open"
+        clocks.append(
+            Clock(
+                process=name,
+                rule=rule.name,
+                from_stage=rule.from_stage,
+                to=rule.to,
+                owner=rule.owner,
+                escalate_to=rule.escalate_to,
+                started_at=start,
+                deadline=deadline,
+                status=status,
+                closed_at=closed_at,
+            )
+        )
+    return tuple(clocks)
+
+
+def stage_process(
+    name: str, definition: ProcessConfig, events: Sequence[TimelineEvent]
+) -> ProcessState | None:
+    """The state of one process instance, or None if these events never started it."""
+    if definition.starts_on and not any(e.type in definition.starts_on for e in events):
+        return None
+    reached = _first_reached(definition.stages, events)
+    if not reached:
+        return None
+    flow = [s for s in definition.stages if not s.terminal]
+    terminal = min(
+        (s for s in definition.stages if s.terminal and s.name in reached),
+        key=lambda s: reached[s.name],
+        default=None,
+    )
+    current: StageConfig | None = None
+    for stage in flow:
+        if stage.name in reached:
+            current = stage
+        elif not stage.optional:
+            break
+    if current is None:
+        current = next((s for s in flow if s.name in reached), terminal)
+    assert current is not None  # something was reached  # noqa: S101
+    index = flow.index(current) if current in flow else len(flow)
+    pending = [s for s in flow[index + 1 :] if s.name not in reached]
+    expected = next((s for s in pending if not s.optional), None)
+    if terminal is not None:
+        stage, owner, since, done, next_stage = (
+            terminal,
+            terminal.owner,
+            reached[terminal.name],
+            True,
+            None,
+        )
+    else:
+        stage = current
+        since = max(reached[s.name] for s in flow[: index + 1] if s.name in reached)
+        done = expected is None
+        owner = expected.owner if expected is not None else current.owner
+        next_stage = expected.name if expected is not None else None
+    order = {s.name: i for i, s in enumerate(definition.stages)}
+    entered = sorted(reached.items(), key=lambda item: (item[1], order[item[0]]))
+    visits = tuple(
+        StageVisit(
+            name=stage_name,
+            owner=definition.stage(stage_name).owner,
+            entered=at,
+            left=entered[i + 1][1] if i + 1 < len(entered) else None,
+        )
+        for i, (stage_name, at) in enumerate(entered)
+    )
+    clocks = _clocks(name, definition, reached, terminal)
+    return ProcessState(
+        process=name,
+        stage=stage.name,
+        owner=owner,
+        waiting_since=since,
+        next_stage=next_stage,
+        done=done,
+        visits=visits,
+        clocks=clocks,
+    )
+
+
+_RANK: dict[str, int] = {"prospect": 0, "lead": 1, "customer": 2}
+_ENGAGED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleState:
+    stage: LifecycleStage | None
+    since: datetime | None
+    last_activity: datetime | None
+    history: tuple[tuple[LifecycleStage, datetime], ...] = field(default=())
+
+    def at(self, config: LifecycleConfig, now: datetime) -> LifecycleState:
+        """The state as read at ``now``: long inactivity means churned."""
+        if (
+            self.last_activity is not None
+            and self.stage in ("active", "won_back", "at_risk", "customer")
+            and now - self.last_activity > config.churn_after
+        ):
+            since = self.last_activity + config.churn_after
+            return LifecycleState(
+                "churned", since, self.last_activity, (*self.history, ("churned", since))
+            )
+        return self
+
+
+def lifecycle(config: LifecycleConfig, events: Sequence[TimelineEvent]) -> LifecycleState:
+    """Customer lifecycle from the customer's ordered events (all merged ids together)."""
+    stage: LifecycleStage | None = None
+    since: datetime | None = None
+    last_activity: datetime | None = None
+    complaints: deque[datetime] = deque()
+    history: list[tuple[LifecycleStage, datetime]] = []
+    for event in events:
+        new: LifecycleStage | None = None
+        rank = _RANK.get(stage or "", _ENGAGED if stage else -1)
+        if event.type in config.active_on:
+            gap = event.time - last_activity if last_activity is not None else timedelta(0)
+            new = "won_back" if gap > config.churn_after else "active"
+            last_activity = event.time
+        elif event.type in config.at_risk.types:
+            complaints.append(event.time)
+            while complaints and complaints[0] < event.time - config.at_risk.within:
+                complaints.popleft()
+            if len(complaints) >= config.at_risk.complaints:
+                new = "at_risk"
+        elif event.type in config.customer_on and rank < _RANK["customer"]:
+            new = "customer"
+        elif event.type in config.lead_on and rank < _RANK["lead"]:
+            new = "lead"
+        elif event.type in config.prospect_on and stage is None:
+            new = "prospect"
+        if new is not None and new != stage:
+            stage, since = new, event.time
+            history.append((new, event.time))
+    return LifecycleState(stage, since, last_activity, tuple(history))
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else time_key(value)
+
+
+def _d(value: Any) -> datetime | None:
+    return None if value is None else parse_time_key(str(value))
+
+
+def clock_to_json(clock: Clock) -> dict[str, Any]:
+    return {
+        "process": clock.process,
+        "rule": clock.rule,
+        "from_stage": clock.from_stage,
+        "to": list(clock.to),
+        "owner": clock.owner,
+        "escalate_to": clock.escalate_to,
+        "started_at": _t(clock.started_at),
+        "deadline": _t(clock.deadline),
+        "status": clock.status,
+        "closed_at": _t(clock.closed_at),
+    }
+
+
+def state_to_json(state: ProcessState) -> dict[str, Any]:
+    return {
+        "process": state.process,
+        "stage": state.stage,
+        "owner": state.owner,
+        "waiting_since": _t(state.waiting_since),
+        "next_stage": state.next_stage,
+        "done": state.done,
+        "visits": [
+            {"name": v.name, "owner": v.owner, "entered": _t(v.entered), "left": _t(v.left)}
+            for v in state.visits
+        ],
+        "clocks": [clock_to_json(c) for c in state.clocks],
+    }
+
+
+def lifecycle_to_json(state: LifecycleState) -> dict[str, Any]:
+    return {
+        "stage": state.stage,
+        "since": _t(state.since),
+        "last_activity": _t(state.last_activity),
+        "history": [[name, _t(at)] for name, at in state.history],
+    }
+
+
+def lifecycle_from_json(data: dict[str, Any]) -> LifecycleState:
+    return LifecycleState(
+        stage=data.get("stage"),
+        since=_d(data.get("since")),
+        last_activity=_d(data.get("last_activity")),
+        history=tuple((name, parse_time_key(at)) for name, at in data.get("history", [])),
+    )

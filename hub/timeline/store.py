@@ -1,0 +1,679 @@
+"""The timeline store: events stored once by ce_id, derived state recomputed per aggregate.
+
+One SQL layer for SQLite (default, a file under ``./.hub/``) and PostgreSQL
+(``HUB_DATABASE_URL=postgresql://...``), through SQLAlchemy Core: it gives both dialects
+one parameter style, connection pooling and the psycopg 3 driver, while the statements stay
+plain SQL both databases accept (``INSERT ... ON CONFLICT``). Migrations are numbered SQL
+files in :mod:`hub.timeline.migrations`, applied once each and recorded in
+``timeline_schema_version``.
+
+Each consumed batch is one transaction: insert the events (a duplicate id is ignored), then
+recompute the state and SLA clocks of every aggregate the batch touched from *all* its
+stored events in timeline order. So redelivery, replay, late events and any arrival order
+end in the same rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from hub.timeline.config import ProcessesConfig
+from hub.timeline.ordering import TimelineEvent, ordered, parse_time_key, time_key, type_rank
+from hub.timeline.processes import (
+    clock_to_json,
+    lifecycle,
+    lifecycle_to_json,
+    stage_process,
+    state_to_json,
+)
+
+Kind = str  # "order" | "ticket" | "customer"
+_CHUNK = 500
+_MAX_MERGE_HOPS = 32
+
+
+class StoreError(RuntimeError):
+    """The timeline database cannot be used (bad URL, unreachable, failed migration)."""
+
+
+def engine_url(url: str) -> str:
+    """Map the contract's URL forms onto SQLAlchemy driver names."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def migrations() -> list[tuple[int, str]]:
+    """``(version, sql)`` of every migration file, in order."""
+    folder = resources.files("hub.timeline.migrations")
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(sql: str) -> Iterator[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    for statement in "\n".join(lines).split(";"):
+        if statement.strip():
+            yield statement.strip()
+
+
+@dataclass(frozen=True)
+class StageTransition:
+    """A stage an item left in this batch (for the stage-duration histogram)."""
+
+    process: str
+    stage: str
+    seconds: float
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    ignored: int = 0
+    touched: dict[Kind, set[str]] = field(default_factory=lambda: defaultdict(set))
+    transitions: list[StageTransition] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredTimeline:
+    """What the store knows about one aggregate: events in order, state, clocks."""
+
+    kind: Kind
+    id: str
+    requested_id: str
+    events: list[TimelineEvent]
+    state: dict[str, Any] | None
+    #: Clock rows of this aggregate and of related ones (an order's complaints, a
+    #: customer's orders and tickets); each with ``kind``, ``agg_id`` and ``breach``.
+    clocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DueClock:
+    kind: Kind
+    agg_id: str
+    rule: str
+    process: str
+    deadline: datetime
+    order_id: str | None
+    customer_id: str | None
+    ticket_id: str | None
+    clock: dict[str, Any]
+    stage: str | None
+
+
+_EVENT_COLUMNS = (
+    "ce_id, sort_time, type, source, subject, order_id, customer_id, ticket_id, attributes, data"
+)
+_INSERT_EVENT = text(
+    "INSERT INTO timeline_events (ce_id, sort_time, type_rank, type, source, subject, order_id,"
+    " customer_id, ticket_id, attributes, data) VALUES (:ce_id, :sort_time, :type_rank, :type,"
+    " :source, :subject, :order_id, :customer_id, :ticket_id, :attributes, :data)"
+    " ON CONFLICT (ce_id) DO NOTHING"
+)
+_UPSERT_MERGE = text(
+    "INSERT INTO timeline_merges (merged_id, survivor_id, sort_time, ce_id)"
+    " VALUES (:merged_id, :survivor_id, :sort_time, :ce_id)"
+    " ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id,"
+    " sort_time = excluded.sort_time, ce_id = excluded.ce_id"
+    " WHERE excluded.sort_time > timeline_merges.sort_time"
+    " OR (excluded.sort_time = timeline_merges.sort_time"
+    " AND excluded.ce_id > timeline_merges.ce_id)"
+)
+_UPSERT_STATE = text(
+    "INSERT INTO timeline_state (kind, agg_id, process, stage, owner, waiting_since, done,"
+    " order_id, customer_id, updated_time, state) VALUES (:kind, :agg_id, :process, :stage,"
+    " :owner, :waiting_since, :done, :order_id, :customer_id, :updated_time, :state)"
+    " ON CONFLICT (kind, agg_id) DO UPDATE SET process = excluded.process,"
+    " stage = excluded.stage, owner = excluded.owner, waiting_since = excluded.waiting_since,"
+    " done = excluded.done, order_id = excluded.order_id, customer_id = excluded.customer_id,"
+    " updated_time = excluded.updated_time, state = excluded.state"
+)
+_INSERT_CLOCK = text(
+    "INSERT INTO timeline_clocks (kind, agg_id, rule, process, status, deadline, order_id,"
+    " customer_id, ticket_id, clock) VALUES (:kind, :agg_id, :rule, :process, :status,"
+    " :deadline, :order_id, :customer_id, :ticket_id, :clock)"
+)
+_INSERT_BREACH = text(
+    "INSERT INTO timeline_breaches (kind, agg_id, rule, process, event_id, deadline, emitted_at)"
+    " VALUES (:kind, :agg_id, :rule, :process, :event_id, :deadline, :emitted_at)"
+    " ON CONFLICT (kind, agg_id, rule) DO NOTHING"
+)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield list(items[start : start + _CHUNK])
+
+
+def _in(column: str, values: Sequence[str], prefix: str = "v") -> tuple[str, dict[str, str]]:
+    names = [f"{prefix}{i}" for i in range(len(values))]
+    clause = f"{column} IN ({', '.join(':' + n for n in names)})"
+    return clause, dict(zip(names, values, strict=True))
+
+
+def _event_from_row(row: Any) -> TimelineEvent:
+    data = orjson.loads(row.data)
+    return TimelineEvent(
+        id=row.ce_id,
+        type=row.type,
+        time=parse_time_key(row.sort_time),
+        source=row.source,
+        data=data,
+        subject=row.subject,
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        ticket_id=row.ticket_id,
+        attributes=tuple((k, v) for k, v in orjson.loads(row.attributes)),
+    )
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((v for v in values if v), None)
+
+
+class TimelineStore:
+    """Synchronous store; async services call it through ``asyncio.to_thread``."""
+
+    def __init__(self, url: str, processes: ProcessesConfig, *, schema: str | None = None) -> None:
+        self.url = url
+        self.processes = processes
+        self._write_lock = threading.Lock()
+        try:
+            sa_url = make_url(engine_url(url))
+        except Exception as exc:
+            raise StoreError(f"HUB_DATABASE_URL is not a database URL: {url!r}") from exc
+        self.dialect = sa_url.get_backend_name()
+        if self.dialect == "sqlite":
+            database = sa_url.database
+            memory = not database or database == ":memory:"
+            if not memory:
+                Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(
+                sa_url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                # one shared connection, or every checkout would see a new empty database
+                poolclass=StaticPool if memory else None,
+            )
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.dialect == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if schema:
+                connect_args["options"] = f"-csearch_path={schema}"
+            self.engine = create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True)
+        else:
+            raise StoreError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+
+    # -- schema -------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database has not seen; returns their versions."""
+        applied: list[int] = []
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # two pods starting together: one migrates, the other waits
+                    conn.execute(text("SELECT pg_advisory_xact_lock(727172)"))
+                conn.execute(
+                    text(
+                        "CREATE TABLE IF NOT EXISTS timeline_schema_version"
+                        " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                    )
+                )
+                done = {
+                    row[0]
+                    for row in conn.execute(text("SELECT version FROM timeline_schema_version"))
+                }
+                for version, sql in migrations():
+                    if version in done:
+                        continue
+                    for statement in _statements(sql):
+                        conn.execute(text(statement))
+                    conn.execute(
+                        text(
+                            "INSERT INTO timeline_schema_version (version, applied_at)"
+                            " VALUES (:v, :at)"
+                        ),
+                        {"v": version, "at": time_key(datetime.now().astimezone())},
+                    )
+                    applied.append(version)
+        except Exception as exc:
+            raise StoreError(f"cannot prepare the timeline database {self.url}: {exc}") from exc
+        return applied
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ------------------------------------------------------------------------
+
+    def ingest(self, events: Iterable[TimelineEvent]) -> IngestResult:
+        """Store a batch (duplicates ignored) and recompute what it touched, atomically."""
+        result = IngestResult()
+        batch = []
+        for item in ordered(events):
+            if item.placeable:
+                batch.append(item)
+            else:
+                result.ignored += 1
+        if not batch:
+            return result
+        rows = [
+            {
+                "ce_id": e.id,
+                "sort_time": time_key(e.time),
+                "type_rank": type_rank(e.type),
+                "type": e.type,
+                "source": e.source,
+                "subject": e.subject,
+                "order_id": e.order_id,
+                "customer_id": e.customer_id,
+                "ticket_id": e.ticket_id,
+                "attributes": orjson.dumps(list(e.attributes)).decode(),
+                "data": orjson.dumps(e.data).decode(),
+            }
+            for e in batch
+        ]
+        merges = [
+            {"merged_id": m[0], "survivor_id": m[1], "sort_time": time_key(e.time), "ce_id": e.id}
+            for e in batch
+            if (m := e.merge) is not None
+        ]
+        result.stored = len(batch)
+        for e in batch:
+            if e.order_id:
+                result.touched["order"].add(e.order_id)
+            if e.ticket_id:
+                result.touched["ticket"].add(e.ticket_id)
+            if e.customer_id:
+                result.touched["customer"].add(e.customer_id)
+            if (m := e.merge) is not None:
+                result.touched["customer"].update(m)
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(_INSERT_EVENT, rows)
+            if merges:
+                conn.execute(_UPSERT_MERGE, merges)
+            self._recompute(conn, result)
+        return result
+
+    def _recompute(self, conn: Connection, result: IngestResult) -> None:
+        by_aggregate = self.processes.by_aggregate()
+        for kind in ("order", "ticket"):
+            ids = sorted(result.touched.get(kind, ()))
+            if not ids:
+                continue
+            name, definition = by_aggregate[kind]
+            old = self._states(conn, kind, ids)
+            grouped = self._events_by(conn, f"{kind}_id", ids)
+            states: list[dict[str, Any]] = []
+            clocks: list[dict[str, Any]] = []
+            for agg_id in ids:
+                events = grouped.get(agg_id, [])
+                if not events:
+                    continue
+                state = stage_process(name, definition, events)
+                order_id = agg_id if kind == "order" else _first(e.order_id for e in events)
+                customer_id = _first(e.customer_id for e in events)
+                ticket_id = agg_id if kind == "ticket" else None
+                body = state_to_json(state) if state is not None else None
+                states.append(
+                    {
+                        "kind": kind,
+                        "agg_id": agg_id,
+                        "process": name if state else None,
+                        "stage": state.stage if state else None,
+                        "owner": state.owner if state else None,
+                        "waiting_since": time_key(state.waiting_since) if state else None,
+                        "done": int(state.done) if state else 1,
+                        "order_id": order_id,
+                        "customer_id": customer_id,
+                        "updated_time": time_key(events[-1].time),
+                        "state": orjson.dumps(body).decode(),
+                    }
+                )
+                if state is None:
+                    continue
+                self._transitions(result, name, old.get(agg_id), body)
+                clocks.extend(
+                    {
+                        "kind": kind,
+                        "agg_id": agg_id,
+                        "rule": clock.rule,
+                        "process": name,
+                        "status": clock.status,
+                        "deadline": time_key(clock.deadline),
+                        "order_id": order_id,
+                        "customer_id": customer_id,
+                        "ticket_id": ticket_id,
+                        "clock": orjson.dumps(clock_to_json(clock)).decode(),
+                    }
+                    for clock in state.clocks
+                )
+            self._write(conn, kind, ids, states, clocks)
+        touched = sorted(result.touched.get("customer", ()))
+        if touched:
+            self._recompute_customers(conn, touched)
+
+    @staticmethod
+    def _transitions(
+        result: IngestResult, process: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        before = {v["name"]: v["left"] for v in (old or {}).get("visits", [])}
+        for visit in (new or {}).get("visits", []):
+            if visit["left"] and not before.get(visit["name"]):
+                seconds = (
+                    parse_time_key(visit["left"]) - parse_time_key(visit["entered"])
+                ).total_seconds()
+                result.transitions.append(StageTransition(process, visit["name"], seconds))
+
+    def _write(
+        self,
+        conn: Connection,
+        kind: Kind,
+        ids: Sequence[str],
+        states: list[dict[str, Any]],
+        clocks: list[dict[str, Any]],
+    ) -> None:
+        if states:
+            conn.execute(_UPSERT_STATE, states)
+        for chunk in _chunks(ids):
+            clause, params = _in("agg_id", chunk)
+            conn.execute(
+                text(f"DELETE FROM timeline_clocks WHERE kind = :kind AND {clause}"),  # noqa: S608
+                {"kind": kind, **params},
+            )
+        if clocks:
+            conn.execute(_INSERT_CLOCK, clocks)
+
+    def _recompute_customers(self, conn: Connection, touched: Sequence[str]) -> None:
+        golden = self._golden_many(conn, touched)
+        survivors = sorted(set(golden.values()))
+        merged_away = sorted(i for i, g in golden.items() if g != i)
+        for chunk in _chunks(merged_away):
+            clause, params = _in("agg_id", chunk)
+            conn.execute(
+                text(f"DELETE FROM timeline_state WHERE kind = 'customer' AND {clause}"),  # noqa: S608
+                params,
+            )
+        states = []
+        definition = self.processes.customer_lifecycle
+        for survivor in survivors:
+            ids = sorted(self._members(conn, survivor))
+            grouped = self._events_by(conn, "customer_id", ids)
+            events = ordered(e for i in ids for e in grouped.get(i, []))
+            if not events:
+                continue
+            state = lifecycle(definition, events)
+            states.append(
+                {
+                    "kind": "customer",
+                    "agg_id": survivor,
+                    "process": "customer_lifecycle",
+                    "stage": state.stage,
+                    "owner": definition.owners.get(state.stage) if state.stage else None,
+                    "waiting_since": time_key(state.since) if state.since else None,
+                    # a lifecycle is a standing, not an item waiting on a department
+                    "done": 1,
+                    "order_id": None,
+                    "customer_id": survivor,
+                    "updated_time": time_key(events[-1].time),
+                    "state": orjson.dumps(lifecycle_to_json(state)).decode(),
+                }
+            )
+        if states:
+            conn.execute(_UPSERT_STATE, states)
+
+    # -- identity ---------------------------------------------------------------------
+
+    def _golden_many(self, conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+        """Follow customer.merged from each id to its survivor (cycles: smallest id)."""
+        survivor_of: dict[str, str | None] = {}
+        frontier = sorted(set(ids))
+        for _ in range(_MAX_MERGE_HOPS):
+            frontier = [i for i in frontier if i not in survivor_of]
+            if not frontier:
+                break
+            for i in frontier:
+                survivor_of[i] = None
+            for chunk in _chunks(frontier):
+                clause, params = _in("merged_id", chunk)
+                for row in conn.execute(
+                    text(f"SELECT merged_id, survivor_id FROM timeline_merges WHERE {clause}"),  # noqa: S608
+                    params,
+                ):
+                    survivor_of[row.merged_id] = row.survivor_id
+            frontier = [s for s in survivor_of.values() if s is not None]
+        out = {}
+        for start in ids:
+            path, current = [start], start
+            while (nxt := survivor_of.get(current)) is not None and nxt not in path:
+                path.append(nxt)
+                current = nxt
+            nxt = survivor_of.get(current)
+            out[start] = min(path[path.index(nxt) :]) if nxt is not None else current
+        return out
+
+    def _members(self, conn: Connection, survivor: str) -> set[str]:
+        """The survivor and every id merged into it, directly or through another."""
+        members, frontier = {survivor}, [survivor]
+        for _ in range(_MAX_MERGE_HOPS):
+            if not frontier:
+                break
+            found = []
+            for chunk in _chunks(frontier):
+                clause, params = _in("survivor_id", chunk)
+                found += [
+                    row.merged_id
+                    for row in conn.execute(
+                        text(f"SELECT merged_id FROM timeline_merges WHERE {clause}"),  # noqa: S608
+                        params,
+                    )
+                ]
+            frontier = [m for m in found if m not in members]
+            members.update(frontier)
+        return members
+
+    def golden_id(self, customer_id: str) -> str:
+        with self.engine.connect() as conn:
+            return self._golden_many(conn, [customer_id])[customer_id]
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _events_by(
+        self, conn: Connection, column: str, ids: Sequence[str]
+    ) -> dict[str, list[TimelineEvent]]:
+        grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
+        for chunk in _chunks(ids):
+            clause, params = _in(column, chunk)
+            rows = conn.execute(
+                text(
+                    f"SELECT {_EVENT_COLUMNS} FROM timeline_events WHERE {clause}"  # noqa: S608
+                    f" ORDER BY {column}, sort_time, type_rank, ce_id"
+                ),
+                params,
+            )
+            for row in rows:
+                grouped[getattr(row, column)].append(_event_from_row(row))
+        return grouped
+
+    def _states(
+        self, conn: Connection, kind: Kind, ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        out = {}
+        for chunk in _chunks(ids):
+            clause, params = _in("agg_id", chunk)
+            for row in conn.execute(
+                text(f"SELECT agg_id, state FROM timeline_state WHERE kind = :kind AND {clause}"),  # noqa: S608
+                {"kind": kind, **params},
+            ):
+                out[row.agg_id] = orjson.loads(row.state)
+        return out
+
+    def _clocks(self, conn: Connection, column: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        out = []
+        for chunk in _chunks(ids):
+            clause, params = _in(f"c.{column}", chunk)
+            rows = conn.execute(
+                text(
+                    "SELECT c.kind, c.agg_id, c.clock, b.event_id, b.emitted_at"  # noqa: S608
+                    " FROM timeline_clocks c LEFT JOIN timeline_breaches b"
+                    " ON b.kind = c.kind AND b.agg_id = c.agg_id AND b.rule = c.rule"
+                    f" WHERE {clause} ORDER BY c.deadline, c.kind, c.agg_id, c.rule"
+                ),
+                params,
+            )
+            for row in rows:
+                clock = orjson.loads(row.clock)
+                clock["kind"], clock["agg_id"] = row.kind, row.agg_id
+                clock["breach"] = (
+                    {"event_id": row.event_id, "emitted_at": row.emitted_at}
+                    if row.event_id
+                    else None
+                )
+                out.append(clock)
+        out.sort(key=lambda c: (c["deadline"], c["kind"], c["agg_id"], c["rule"]))
+        return out
+
+    def order_timeline(self, order_id: str) -> StoredTimeline | None:
+        with self.engine.connect() as conn:
+            events = self._events_by(conn, "order_id", [order_id]).get(order_id, [])
+            if not events:
+                return None
+            state = self._states(conn, "order", [order_id]).get(order_id)
+            clocks = self._clocks(conn, "order_id", [order_id])
+        return StoredTimeline("order", order_id, order_id, events, state, clocks)
+
+    def customer_timeline(self, customer_id: str) -> StoredTimeline | None:
+        with self.engine.connect() as conn:
+            golden = self._golden_many(conn, [customer_id])[customer_id]
+            ids = sorted(self._members(conn, golden))
+            grouped = self._events_by(conn, "customer_id", ids)
+            events = ordered(e for i in ids for e in grouped.get(i, []))
+            if not events:
+                return None
+            state = self._states(conn, "customer", [golden]).get(golden)
+            clocks = self._clocks(conn, "customer_id", ids)
+        return StoredTimeline("customer", golden, customer_id, events, state, clocks)
+
+    def recent(self, kind: Kind, limit: int = 20) -> list[dict[str, Any]]:
+        """The aggregates of a kind with the latest events, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT agg_id, process, stage, owner, waiting_since, done, updated_time"
+                    " FROM timeline_state WHERE kind = :kind"
+                    " ORDER BY updated_time DESC, agg_id LIMIT :limit"
+                ),
+                {"kind": kind, "limit": limit},
+            )
+            return [dict(row._mapping) for row in rows]
+
+    # -- SLA clocks -------------------------------------------------------------------
+
+    def due_clocks(self, now: datetime, limit: int = 1000) -> list[DueClock]:
+        """Open clocks whose deadline passed at ``now`` and that have no breach yet."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.kind, c.agg_id, c.rule, c.process, c.deadline, c.order_id,"
+                    " c.customer_id, c.ticket_id, c.clock, s.stage"
+                    " FROM timeline_clocks c"
+                    " LEFT JOIN timeline_breaches b"
+                    " ON b.kind = c.kind AND b.agg_id = c.agg_id AND b.rule = c.rule"
+                    " LEFT JOIN timeline_state s ON s.kind = c.kind AND s.agg_id = c.agg_id"
+                    " WHERE c.status = 'open' AND c.deadline <= :now AND b.rule IS NULL"
+                    " ORDER BY c.deadline, c.kind, c.agg_id, c.rule LIMIT :limit"
+                ),
+                {"now": time_key(now), "limit": limit},
+            )
+            golden = {}
+            out = []
+            for row in rows:
+                customer_id = row.customer_id
+                if customer_id:
+                    if customer_id not in golden:
+                        golden[customer_id] = self._golden_many(conn, [customer_id])[customer_id]
+                    customer_id = golden[customer_id]
+                out.append(
+                    DueClock(
+                        kind=row.kind,
+                        agg_id=row.agg_id,
+                        rule=row.rule,
+                        process=row.process,
+                        deadline=parse_time_key(row.deadline),
+                        order_id=row.order_id,
+                        customer_id=customer_id,
+                        ticket_id=row.ticket_id,
+                        clock=orjson.loads(row.clock),
+                        stage=row.stage,
+                    )
+                )
+            return out
+
+    def record_breach(self, clock: DueClock, event_id: str, emitted_at: datetime) -> bool:
+        """Remember a breach was emitted; False if it already was (by anyone)."""
+        with self._write_lock, self.engine.begin() as conn:
+            result = conn.execute(
+                _INSERT_BREACH,
+                {
+                    "kind": clock.kind,
+                    "agg_id": clock.agg_id,
+                    "rule": clock.rule,
+                    "process": clock.process,
+                    "event_id": event_id,
+                    "deadline": time_key(clock.deadline),
+                    "emitted_at": time_key(emitted_at),
+                },
+            )
+            return bool(result.rowcount)
+
+    def open_items(self) -> list[tuple[str, str, str, int]]:
+        """``(process, stage, owner, count)`` of unfinished process instances."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT process, stage, owner, COUNT(*) AS n FROM timeline_state"
+                    " WHERE done = 0 AND process IS NOT NULL AND stage IS NOT NULL"
+                    " AND owner IS NOT NULL GROUP BY process, stage, owner"
+                )
+            )
+            return [(r.process, r.stage, r.owner, int(r.n)) for r in rows]
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table in a stable order (tests compare two stores with it)."""
+        queries = {
+            "events": f"SELECT {_EVENT_COLUMNS} FROM timeline_events"  # noqa: S608
+            + " ORDER BY sort_time, type_rank, ce_id",
+            "merges": "SELECT * FROM timeline_merges ORDER BY merged_id",
+            "state": "SELECT kind, agg_id, process, stage, owner, waiting_since, done, order_id,"
+            " customer_id, updated_time, state FROM timeline_state ORDER BY kind, agg_id",
+            "clocks": "SELECT * FROM timeline_clocks ORDER BY kind, agg_id, rule",
+        }
+        with self.engine.connect() as conn:
+            return {
+                name: [tuple(row) for row in conn.execute(text(sql))]
+                for name, sql in queries.items()
+            }
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

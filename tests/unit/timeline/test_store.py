@@ -1,0 +1,149 @@
+"""The store suite; every test runs on SQLite and on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hub.timeline.store import TimelineStore
+from tests.unit.timeline.builders import at, event
+
+ORDER = {"order_id": "erp:SO-1", "customer_id": "C-1"}
+
+
+def test_migrations_apply_once(store: TimelineStore) -> None:
+    assert store.migrate() == []
+
+
+def test_an_event_is_stored_once_however_often_it_arrives(store: TimelineStore) -> None:
+    placed = event("order.placed", 0, **ORDER)
+    store.ingest([placed, placed])
+    store.ingest([placed])
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    assert [e.id for e in timeline.events] == [placed.id]
+    assert timeline.events[0].data == ORDER
+
+
+def test_a_late_event_lands_in_place_and_state_follows(store: TimelineStore) -> None:
+    store.ingest([event("order.placed", 0, **ORDER), event("shipment.dispatched", 30, **ORDER)])
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    assert timeline.state is not None
+    assert timeline.state["stage"] == "placed", "dispatch without payment is not a jump"
+    store.ingest([event("payment.received", 5, amount="10.00", **ORDER)])
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    assert timeline.state is not None
+    assert [e.type for e in timeline.events] == [
+        "order.placed",
+        "payment.received",
+        "shipment.dispatched",
+    ]
+    assert timeline.state["stage"] == "dispatched"
+    assert timeline.state["owner"] == "logistics"
+    statuses = {c["rule"]: c["status"] for c in timeline.clocks}
+    assert statuses == {"confirm": "met", "dispatch": "met", "deliver": "open"}
+
+
+def test_equal_times_are_ordered_by_business_rank_then_id(store: TimelineStore) -> None:
+    store.ingest(
+        [
+            event("payment.received", 1, id="a", **ORDER),
+            event("order.placed", 1, id="b", **ORDER),
+            event("order.placed", 1, id="c", **ORDER),
+        ]
+    )
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    assert [e.id for e in timeline.events] == ["b", "c", "a"]
+
+
+def test_customer_timeline_spans_systems_and_merged_ids(store: TimelineStore) -> None:
+    store.ingest(
+        [
+            event("customer.created", 0, id="crm", customer_id="G-1", name="Acme"),
+            event("order.placed", 1, id="erp", order_id="erp:1", customer_id="G-2"),
+            event("complaint.opened", 2, id="desk", ticket_id="T-1", customer_id="G-3"),
+        ]
+    )
+    assert [e.id for e in store.customer_timeline("G-1").events] == ["crm"]  # type: ignore[union-attr]
+    store.ingest(
+        [
+            event("customer.merged", 3, id="m1", survivor_id="G-1", merged_id="G-2"),
+            event("customer.merged", 4, id="m2", survivor_id="G-2", merged_id="G-3"),
+        ]
+    )
+    for asked in ("G-1", "G-2", "G-3"):
+        timeline = store.customer_timeline(asked)
+        assert timeline is not None
+        assert timeline.id == "G-1", "a merged id answers the survivor"
+        assert [e.id for e in timeline.events] == ["crm", "erp", "desk", "m1", "m2"]
+    timeline = store.customer_timeline("G-1")
+    assert timeline is not None
+    assert timeline.state is not None
+    assert timeline.state["stage"] == "active"
+    assert [(c["kind"], c["rule"]) for c in timeline.clocks] == [
+        ("ticket", "acknowledge"),
+        ("order", "confirm"),
+        ("ticket", "resolve"),
+    ], "the clocks of the customer's orders and complaints"
+    assert store.golden_id("G-3") == "G-1"
+    assert {r["agg_id"] for r in store.recent("customer")} == {"G-1"}
+
+
+def test_merge_arriving_first_gives_the_same_result(store_factory) -> None:  # type: ignore[no-untyped-def]
+    events = [
+        event("customer.created", 0, id="crm", customer_id="G-1"),
+        event("order.placed", 1, id="erp", order_id="erp:1", customer_id="G-2"),
+        event("customer.merged", 3, id="m1", survivor_id="G-1", merged_id="G-2"),
+    ]
+    first, second = store_factory(), store_factory()
+    first.ingest(events)
+    for item in reversed(events):
+        second.ingest([item])
+    assert first.dump() == second.dump()
+
+
+def test_due_clocks_and_exactly_one_breach_record(store: TimelineStore) -> None:
+    store.ingest([event("order.placed", 0, **ORDER), event("payment.received", 1, **ORDER)])
+    assert store.due_clocks(at(24)) == []
+    due = store.due_clocks(at(49) + timedelta(seconds=1))
+    assert [(d.rule, d.order_id, d.customer_id, d.stage) for d in due] == [
+        ("dispatch", "erp:SO-1", "C-1", "paid")
+    ]
+    assert store.record_breach(due[0], "breach-1", at(50)) is True
+    assert store.record_breach(due[0], "breach-1", at(51)) is False
+    assert store.due_clocks(at(100)) == []
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    dispatch = next(c for c in timeline.clocks if c["rule"] == "dispatch")
+    assert dispatch["breach"]["event_id"] == "breach-1"
+
+
+def test_a_cancelled_order_stops_its_clocks(store: TimelineStore) -> None:
+    store.ingest([event("order.placed", 0, **ORDER), event("order.cancelled", 2, **ORDER)])
+    timeline = store.order_timeline("erp:SO-1")
+    assert timeline is not None
+    assert timeline.state is not None
+    assert (timeline.state["stage"], timeline.state["done"]) == ("cancelled", True)
+    assert store.due_clocks(at(1000)) == []
+    assert store.open_items() == []
+
+
+def test_open_items_count_waiting_orders(store: TimelineStore) -> None:
+    store.ingest(
+        [
+            event("order.placed", 0, order_id="A"),
+            event("order.placed", 0, order_id="B"),
+            event("payment.received", 1, order_id="B"),
+        ]
+    )
+    assert sorted(store.open_items()) == [
+        ("order_to_delivery", "paid", "logistics", 1),
+        ("order_to_delivery", "placed", "finance", 1),
+    ]
+
+
+def test_events_without_a_timeline_are_ignored(store: TimelineStore) -> None:
+    result = store.ingest([event("smoke.order", 0, name="SMOKE/1")])
+    assert (result.stored, result.ignored) == (0, 1)
