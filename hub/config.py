@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from connectors.kit.config import ConnectorsSection
 from hub.identity.config import IdentityConfig
 from hub.routing.config import RoutingConfig, routing_departments_validator
+from hub.timeline.config import ProcessesConfig
 
 DEFAULT_DEPARTMENTS = ("sales", "finance", "logistics", "support", "marketing", "management")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -41,6 +42,8 @@ class _Strict(BaseModel):
 
 class DepartmentConfig(_Strict):
     description: str = ""
+    #: SHA-256 (hex) of the department's API token for the timeline API; none: no access.
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class TopicsConfig(_Strict):
@@ -76,6 +79,7 @@ class HubConfig(_Strict):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     connectors: ConnectorsSection = Field(default_factory=dict)
+    processes: ProcessesConfig = Field(default_factory=ProcessesConfig)
     _routing_departments = routing_departments_validator
 
     @field_validator("departments")
