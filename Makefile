@@ -29,8 +29,25 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy (strict on schemas/ and hub/)
 	$(BIN)/mypy
 
-test: lint typecheck ## Lint, type-check, then every test (unit and integration on a real broker)
+test: lint typecheck check-schemas ## Lint, type-check, then every test (unit and integration on a real broker)
 	$(BIN)/python -m pytest
+
+ARTEFACTS := tests/artefacts
+SCHEMA_OUT := test-artifacts/schemas
+ASYNCAPI_SPEC := $(ARTEFACTS)/node_modules/@asyncapi/specs/schemas/3.0.0.json
+
+$(ARTEFACTS)/node_modules/.installed: $(ARTEFACTS)/package.json $(ARTEFACTS)/package-lock.json
+	cd $(ARTEFACTS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+check-schemas: $(STAMP) $(ARTEFACTS)/node_modules/.installed ## Schema compatibility gate; validate JSON Schema and AsyncAPI artefacts
+	$(BIN)/hub schemas check --update
+	$(BIN)/hub docs schemas --check
+	rm -rf $(SCHEMA_OUT) && $(BIN)/hub schemas export $(SCHEMA_OUT)/json
+	$(BIN)/check-jsonschema --check-metaschema $(SCHEMA_OUT)/json/*/*.schema.json
+	$(BIN)/hub docs asyncapi --output $(SCHEMA_OUT)/asyncapi.json
+	$(BIN)/check-jsonschema --schemafile $(ASYNCAPI_SPEC) $(SCHEMA_OUT)/asyncapi.json
+	node $(ARTEFACTS)/validate-asyncapi.mjs $(SCHEMA_OUT)/asyncapi.json
 
 clean: ## Remove the virtualenv and local state
 	rm -rf $(VENV) .hub .mypy_cache .ruff_cache .pytest_cache

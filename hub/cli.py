@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 import hub
 from hub.commands import ops
+from hub.commands import schemas as schemas_commands
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
@@ -35,6 +36,8 @@ app = typer.Typer(
 topics_app = typer.Typer(help="The topic catalog on a cluster.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(ops.app, name="ops")
+app.add_typer(schemas_commands.app, name="schemas")
+app.add_typer(schemas_commands.docs_app, name="docs")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
