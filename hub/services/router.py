@@ -1,0 +1,134 @@
+"""``hub run router``: canonical events to the departments that may see them.
+
+Consumes hub.orders, hub.customers and hub.support in batches; for each event the current
+rules (:mod:`hub.routing.reload`) decide the departments, and each department's field plan
+rewrites the data. The record goes to ``dept.<department>`` keyed like its source topic (the
+aggregate id), with the envelope headers unchanged (same ``ce_id``; ``ce_causationid`` set),
+only the value changed. Offsets are committed after every delivery is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaMessage, KafkaRouter
+
+from hub.routing.policy import version_of
+from hub.routing.reload import RulesHolder
+from hub.runtime.batch import batch_subscriber, run_batch
+from hub.runtime.metrics import HubMetrics
+from hub.runtime.producer import Output
+from hub.runtime.service import Runtime, Service
+from hub.topics import CUSTOMERS, DLQ, ORDERS, SUPPORT, department_topic
+from schemas import EnvelopeError, KafkaRecord
+
+log = logging.getLogger(__name__)
+
+GROUP = "hub-router"
+STAGE = "router"
+CANONICAL_TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
+
+
+class RouterStage:
+    """Record in, department records out; pure apart from metrics."""
+
+    def __init__(self, rules: RulesHolder, metrics: HubMetrics | None = None) -> None:
+        self.rules = rules
+        self.metrics = metrics
+
+    def handle(self, record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+        headers = list(record.headers or ())
+        attrs: dict[str, str] = {}
+        for name, value in headers:
+            if name in ("ce_type", "ce_id", "ce_time", "ce_dataschema", "ce_causationid"):
+                attrs[name] = value.decode()
+        event_type, event_id = attrs.get("ce_type"), attrs.get("ce_id")
+        if not event_type or not event_id:
+            raise EnvelopeError("not a CloudEvent: ce_type or ce_id header missing")
+        data = orjson.loads(record.value) if record.value else None
+        if not isinstance(data, dict):
+            raise EnvelopeError(f"{event_type} {event_id}: data is not a JSON object")
+        rules = self.rules.current
+        departments = rules.departments(event_type, data)
+        if "ce_causationid" not in attrs:
+            headers.append(("ce_causationid", event_id.encode()))
+        version = version_of(attrs.get("ce_dataschema"))
+        outputs: list[Output] = []
+        for department in departments:
+            seen = rules.plan(event_type, version, department).apply(data)
+            outputs.append(
+                (department_topic(department), KafkaRecord(record.key, orjson.dumps(seen), headers))
+            )
+        if self.metrics is not None:
+            self._observe(event_type, attrs.get("ce_time"), departments)
+        return outputs
+
+    def _observe(self, event_type: str, time: str | None, departments: Sequence[str]) -> None:
+        assert self.metrics is not None  # noqa: S101 - checked by the caller
+        if not departments:
+            self.metrics.routing_failures.labels(reason="no_department").inc()
+            return
+        latency = None
+        if time:
+            try:
+                latency = (datetime.now(UTC) - datetime.fromisoformat(time)).total_seconds()
+            except ValueError:
+                latency = None
+        for department in departments:
+            self.metrics.routed_events.labels(department=department, type=event_type).inc()
+            if latency is not None:
+                self.metrics.end_to_end_latency.labels(department=department).observe(
+                    max(latency, 0.0)
+                )
+
+
+def router_service(
+    runtime: Runtime,
+    *,
+    rules: RulesHolder | None = None,
+    group_id: str = GROUP,
+    topics: Sequence[str] = CANONICAL_TOPICS,
+    name: str = "router",
+) -> Service:
+    holder = rules or RulesHolder(runtime.config, runtime.settings.config)
+    stage = RouterStage(holder, runtime.metrics)
+    metrics = runtime.metrics
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+        metrics.events_in.labels(service=name, topic=record.topic).inc()
+        try:
+            return stage.handle(record)
+        except Exception as exc:
+            reason = type(exc).__name__
+            metrics.routing_failures.labels(reason=reason).inc()
+            metrics.dlq_events.labels(stage=STAGE, error_class=reason).inc()
+            raise
+
+    router = KafkaRouter()
+
+    @batch_subscriber(router, *topics, group_id=group_id)
+    async def route_batch(msg: KafkaMessage) -> None:
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=msg.raw_message,
+            stage=STAGE,
+            handle=handle,
+        )
+
+    departments = tuple(department_topic(d) for d in runtime.config.departments)
+    return Service(
+        name=name,
+        kafka=router,
+        tasks=[holder.watch],
+        topics=(*topics, *departments, DLQ),
+    )
+
+
+def router(runtime: Runtime) -> Service:
+    """``hub run router``: the rules from ``hub.yaml``, reloaded when it changes."""
+    return router_service(runtime)

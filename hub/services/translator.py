@@ -1,0 +1,161 @@
+"""``hub run translator``: raw.* in; canonical events out to hub.orders/customers/support.
+
+Batches are consumed from every raw topic (a pattern subscription, so a new connector's
+topic is picked up without a restart), translated by the connector type's translator from
+the kit registry, validated, given golden customer ids and published together; offsets are
+committed only after every output, dead letters included, is acknowledged
+(:func:`hub.runtime.batch.run_batch`). The identity map is rebuilt from ``hub.identity``
+before the first batch is handled, and ``GET /v1/customers/lookup`` answers from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+
+from connectors.kit.registry import translator_for
+from hub.identity.resolver import IdentityResolver, Merge
+from hub.identity.store import IdentityStore
+from hub.runtime.batch import rewind, run_batch
+from hub.runtime.producer import Output
+from hub.runtime.service import Runtime, Service
+from hub.runtime.settings import ConsumerSettings
+from hub.topics import CUSTOMERS, DLQ, IDENTITY, ORDERS, SUPPORT
+from hub.translate.stage import STAGE, TranslationStage, TranslatorLookup, merged_event
+from schemas import Envelope
+
+log = logging.getLogger(__name__)
+
+GROUP = "hub-translator"
+#: Every raw topic, ``raw.<connector instance>.<entity>``.
+RAW_PATTERN = r"raw\..+"
+_MERGE_CAUSE = Envelope(id="identity-follower", source="/hub/identity", type="identity.sync")
+
+
+def _connector_of(record: ConsumerRecord[bytes, bytes]) -> str:
+    parts = record.topic.split(".")
+    return str(parts[1] if len(parts) > 2 else record.topic)
+
+
+def lookup_routes(store: IdentityStore) -> APIRouter:
+    router = APIRouter(tags=["identity"])
+
+    @router.get("/v1/customers/lookup")
+    async def customer_lookup(system: str | None = None, id: str | None = None) -> JSONResponse:
+        """The golden customer id of a source identity (``system`` = connector instance)."""
+        if not system or not id:
+            missing = [name for name, value in (("system", system), ("id", id)) if not value]
+            return JSONResponse(
+                {"error": f"missing query parameter(s): {', '.join(missing)}"}, status_code=400
+            )
+        if not store.ready.is_set():
+            return JSONResponse({"error": "identity map is still loading"}, status_code=503)
+        golden = store.resolver.resolve(system, id)
+        if golden is None:
+            return JSONResponse(
+                {"error": f"unknown identity {system}:{id}", "system": system, "id": id},
+                status_code=404,
+            )
+        return JSONResponse({"customer_id": golden, "system": system, "id": id})
+
+    return router
+
+
+def translator_service(
+    runtime: Runtime,
+    lookup: TranslatorLookup = translator_for,
+    *,
+    group_id: str = GROUP,
+    raw_topics: Sequence[str] | None = None,
+    name: str = "translator",
+) -> Service:
+    """The translator; tests pass their own ``lookup`` and explicit ``raw_topics``."""
+    metrics = runtime.metrics
+    resolver = IdentityResolver()
+    stage = TranslationStage(runtime.config, lookup, resolver, metrics)
+
+    def publish_merges(merges: list[Merge]) -> None:
+        # joins found while following other instances' updates: announce them too (the
+        # event id depends only on the two ids, so duplicates from several instances dedupe)
+        metrics.identity_merges.inc(len(merges))
+        follower_pending.extend(
+            (CUSTOMERS, merged_event(m, _MERGE_CAUSE, None).to_kafka()) for m in merges
+        )
+
+    follower_pending: list[Output] = []
+
+    store = IdentityStore(runtime.cluster, resolver, on_merges=publish_merges)
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+        metrics.events_in.labels(service=name, topic=record.topic).inc()
+        try:
+            return stage.handle(record)
+        except Exception as exc:
+            reason = type(exc).__name__
+            metrics.translation_failures.labels(
+                connector=_connector_of(record), reason=reason
+            ).inc()
+            metrics.dlq_events.labels(stage=STAGE, error_class=reason).inc()
+            raise
+
+    router = KafkaRouter()
+    settings = ConsumerSettings()
+    options: dict[str, Any] = {
+        "group_id": group_id,
+        "batch": True,
+        "ack_policy": AckPolicy.MANUAL,
+        "max_records": settings.max_records,
+        "batch_timeout_ms": settings.batch_timeout_ms,
+        "session_timeout_ms": settings.session_timeout_ms,
+        "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "auto_offset_reset": "earliest",
+    }
+    subscriber: BatchSubscriber = (
+        router.subscriber(*raw_topics, **options)
+        if raw_topics
+        else router.subscriber(pattern=RAW_PATTERN, **options)
+    )
+
+    @subscriber
+    async def translate_batch(msg: KafkaMessage) -> None:
+        await store.ready.wait()
+        records: Sequence[ConsumerRecord[bytes, bytes]] = msg.raw_message
+        # what an earlier, failed batch left unsent (see TranslationStage.unacked)
+        pending, taken = [*stage.unacked, *follower_pending], len(follower_pending)
+        if pending:
+            try:
+                await runtime.producer.send_all(pending)
+            except Exception:
+                rewind(msg.consumer, records)
+                raise
+            stage.unacked.clear()
+            del follower_pending[:taken]
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=records,
+            stage=STAGE,
+            handle=handle,
+        )
+        stage.unacked.clear()
+
+    return Service(
+        name=name,
+        kafka=router,
+        http=lookup_routes(store),
+        tasks=[store.run],
+        topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ),
+    )
+
+
+def translator(runtime: Runtime) -> Service:
+    """``hub run translator``: translators from the installed connector types."""
+    return translator_service(runtime)
