@@ -17,7 +17,8 @@ import uvicorn
 from pydantic import ValidationError
 
 import hub
-from hub.commands import ops
+from connectors.kit.config import raw_streams
+from hub.commands import connector, ops
 from hub.commands import schemas as schemas_commands
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.app import ServiceHost, build_app, make_runtime
@@ -36,6 +37,7 @@ app = typer.Typer(
 topics_app = typer.Typer(help="The topic catalog on a cluster.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(ops.app, name="ops")
+app.add_typer(connector.app, name="connector")
 app.add_typer(schemas_commands.app, name="schemas")
 app.add_typer(schemas_commands.docs_app, name="docs")
 
@@ -154,7 +156,8 @@ def up(
     sock = _bind(http_host, http_port)
     names = services_for_up(config)
     with _cluster(kafka, settings.state_dir) as cluster:
-        asyncio.run(create_topics(cluster, catalog(config), config.topics.replication_factor))
+        specs = catalog(config, raw_streams(config.connectors))
+        asyncio.run(create_topics(cluster, specs, config.topics.replication_factor))
         service_host = ServiceHost(
             make_runtime(settings, config, cluster), [SERVICES[n] for n in names]
         )
@@ -196,7 +199,8 @@ def _external_cluster() -> tuple[HubConfig, KafkaCluster]:
 def topics_create() -> None:
     """Create every catalog topic that is missing; existing ones are left alone."""
     config, cluster = _external_cluster()
-    report = asyncio.run(create_topics(cluster, catalog(config), config.topics.replication_factor))
+    specs = catalog(config, raw_streams(config.connectors))
+    report = asyncio.run(create_topics(cluster, specs, config.topics.replication_factor))
     for name in report.created:
         typer.echo(f"created  {name}")
     for name in report.existing:
@@ -207,7 +211,7 @@ def topics_create() -> None:
 def topics_list() -> None:
     """The cluster's topics with partition counts, marking those of the catalog."""
     config, cluster = _external_cluster()
-    known = {spec.name: spec for spec in catalog(config)}
+    known = {spec.name: spec for spec in catalog(config, raw_streams(config.connectors))}
     present = asyncio.run(list_topics(cluster))
     for name, partitions in present.items():
         spec = known.get(name)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -66,7 +67,7 @@ def checkpoint_key(instance: str, stream: str) -> str:
 class Publisher(Protocol):
     """What the kit publishes through: ``hub.runtime.producer.Producer`` fits."""
 
-    async def send(self, topic: str, record: KafkaRecord) -> asyncio.Future[object]: ...
+    async def send(self, topic: str, record: KafkaRecord) -> Awaitable[Any]: ...
 
 
 class CheckpointStore(Protocol):

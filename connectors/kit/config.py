@@ -84,4 +84,16 @@ def validate_connectors(value: dict[str, ConnectorInstance]) -> dict[str, Connec
 #: The type of ``HubConfig.connectors``: validated as a whole, every problem reported.
 ConnectorsSection = Annotated[dict[str, ConnectorInstance], AfterValidator(validate_connectors)]
 
-__all__ = ["ConnectorInstance", "ConnectorsSection", "validate_connectors"]
+
+def raw_streams(connectors: dict[str, ConnectorInstance]) -> list[tuple[str, str]]:
+    """``(instance, entity)`` of every configured instance: their raw topics join the catalog."""
+    from connectors.kit.registry import get_type  # noqa: PLC0415 - entry points load lazily
+
+    return [
+        (name, entity)
+        for name, instance in connectors.items()
+        for entity in get_type(instance.type).entities
+    ]
+
+
+__all__ = ["ConnectorInstance", "ConnectorsSection", "raw_streams", "validate_connectors"]

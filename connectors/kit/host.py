@@ -8,22 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.kit.checkpoints import CheckpointStore, KafkaCheckpoints, Publisher
-from connectors.kit.config import ConnectorInstance
+from connectors.kit.config import ConnectorInstance, raw_streams
 from connectors.kit.registry import ConnectorType, get_type
 from connectors.kit.runner import InstanceRunner
 from connectors.kit.webhook import WebhookSource
 from hub.runtime.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
-
-
-def raw_streams(connectors: Mapping[str, ConnectorInstance]) -> list[tuple[str, str]]:
-    """``(instance, entity)`` of every configured instance: their raw topics are in the catalog."""
-    return [
-        (name, entity)
-        for name, instance in connectors.items()
-        for entity in get_type(instance.type).entities
-    ]
 
 
 class ConnectorHost:

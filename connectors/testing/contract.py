@@ -130,8 +130,16 @@ class _Harness:
             yield None
             return
         transport = RecordedTransport(folder)
-        with use_transport(transport):
-            yield transport
+        try:
+            with use_transport(transport):
+                yield transport
+        except Exception as exc:
+            if transport.unmatched:
+                raise AssertionError(
+                    "the source made requests no fixture in http/ records: "
+                    + "; ".join(transport.unmatched)
+                ) from exc
+            raise
         assert not transport.unmatched, (
             "the source made requests no fixture in http/ records: "
             + "; ".join(transport.unmatched)
