@@ -19,6 +19,7 @@ from pydantic import ValidationError
 import hub
 from connectors.kit.config import raw_streams
 from hub.commands import connector, ops
+from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.app import ServiceHost, build_app, make_runtime
@@ -40,6 +41,7 @@ app.add_typer(ops.app, name="ops")
 app.add_typer(connector.app, name="connector")
 app.add_typer(schemas_commands.app, name="schemas")
 app.add_typer(schemas_commands.docs_app, name="docs")
+app.add_typer(dlq_commands.app, name="dlq")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
