@@ -1,0 +1,475 @@
+"""Raw Odoo records -> canonical events. Pure and stateless: everything comes from the record.
+
+Each canonical event marks a *transition* whose time Odoo keeps on the record, and its id
+is derived from the record id, the transition and that time, so re-reading any later
+revision of the record yields the same event id again (downstream drops the duplicate):
+
+================  ======================================  ====================================
+raw entity        condition                               events (time; id parts)
+================  ======================================  ====================================
+res_partner       always                                  customer.created if create_date ==
+                                                          write_date else customer.updated
+                                                          (write_date; id, write_date)
+sale_order        state sent/sale/done                    order.placed (create_date; id,
+                                                          "placed")
+sale_order        state sale/done                         order.confirmed (date_order, which
+                                                          ``action_confirm`` sets; id,
+                                                          "confirmed", date_order)
+sale_order        state cancel                            order.cancelled (write_date; id,
+                                                          "cancelled")
+stock_picking     picking_type_code outgoing, state done  shipment.dispatched (date_done; id,
+                                                          "dispatched", date_done)
+stock_picking     ... and x_delivered_date set            shipment.delivered (x_delivered_date)
+account_move      out_invoice, state posted               invoice.issued (invoice_date; id,
+                                                          "issued", name)
+account_move      ... and payment_state paid/in_payment   payment.received (write_date; id,
+                                                          "paid")
+================  ======================================  ====================================
+
+Everything else (draft quotations and carts, receipts and internal transfers, vendor bills,
+credit notes, partial payments) yields no event. A record in scope that lacks what its
+event needs (an order without lines, a delivery or invoice without its sale order)
+raises :class:`~connectors.kit.errors.UntranslatableRecord` saying what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlparse
+
+from connectors.kit.errors import UntranslatableRecord
+from connectors.odoo.domain import DATE_FORMAT, parse_datetime
+from connectors.odoo.source import LINES_KEY
+from schemas.base import CanonicalModel
+from schemas.customers import CustomerCreated, CustomerUpdated
+from schemas.envelope import Envelope
+from schemas.events import canonical_event
+from schemas.orders import (
+    InvoiceIssued,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPlaced,
+    PaymentReceived,
+    ShipmentDelivered,
+    ShipmentDispatched,
+)
+from schemas.parts import Address, Money, OrderLine, SourceRef
+
+_PRODUCT_CODE = re.compile(r"^\[(?P<code>[^\]]+)\]\s*")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_PHONE = re.compile(r"^[0-9+()./ \-]{3,40}$")
+_CARRIER_UNKNOWN = "unspecified"
+
+
+class _Raw:
+    """One raw Odoo record with the helpers every mapping needs."""
+
+    def __init__(self, raw: Envelope) -> None:
+        if not isinstance(raw.data, dict):
+            raise UntranslatableRecord(f"{raw.type} {raw.subject}: data is not a JSON object")
+        self.envelope = raw
+        self.data: dict[str, Any] = raw.data
+        if not raw.source.startswith("/connectors/") or raw.source == "/connectors/":
+            raise UntranslatableRecord(f"raw source {raw.source!r} is not /connectors/<instance>")
+        self.instance = raw.source.removeprefix("/connectors/")
+        record_id = self.data.get("id")
+        if not isinstance(record_id, int):
+            raise UntranslatableRecord(f"{raw.type}: record has no integer id")
+        self.id = record_id
+        self.what = f"{raw.type} {record_id}"
+
+    def text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is False or value is None:
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def many2one(self, name: str) -> tuple[int, str] | None:
+        value = self.data.get(name)
+        if value is False or value is None:
+            return None
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int):
+            return value[0], str(value[1])
+        raise UntranslatableRecord(f"{self.what}: {name} is not a many2one [id, name]: {value!r}")
+
+    def when(self, name: str) -> datetime | None:
+        value = self.data.get(name)
+        if value is False or value is None:
+            return None
+        try:
+            return parse_datetime(str(value)).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a datetime") from exc
+
+    def required_when(self, name: str) -> datetime:
+        moment = self.when(name)
+        if moment is None:
+            raise UntranslatableRecord(f"{self.what}: {name} is empty")
+        return moment
+
+    def day(self, name: str) -> date | None:
+        value = self.data.get(name)
+        if value is False or value is None:
+            return None
+        try:
+            return datetime.strptime(str(value)[:10], DATE_FORMAT).date()
+        except ValueError as exc:
+            raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a date") from exc
+
+    def money(self, name: str, currency: str) -> Money:
+        amount = _decimal(self.data.get(name), f"{self.what}: {name}")
+        return Money(amount=amount, currency=currency)
+
+    def currency(self) -> str:
+        currency = self.many2one("currency_id")
+        if currency is None:
+            raise UntranslatableRecord(f"{self.what}: currency_id is empty")
+        code = currency[1].strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise UntranslatableRecord(f"{self.what}: currency {currency[1]!r} is not ISO 4217")
+        return code
+
+    def customer_ref(self, name: str = "partner_id") -> SourceRef | None:
+        partner = self.many2one(name)
+        if partner is None:
+            return None
+        return SourceRef(system=self.instance, id=str(partner[0]))
+
+    def event(self, data: CanonicalModel, at: datetime, *id_parts: str) -> Envelope:
+        key = getattr(data, "order_id", None) or str(self.id)
+        return canonical_event(
+            data,
+            source=self.envelope.source,
+            id_parts=[str(self.id), *id_parts],
+            time=at,
+            partitionkey=key,
+            subject=key,
+            correlationid=self.envelope.correlationid,
+            causationid=self.envelope.id,
+        )
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise UntranslatableRecord(f"{what} is not a number: {value!r}")
+    try:
+        # floats travel as JSON numbers: their shortest repr is the amount Odoo meant
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except InvalidOperation as exc:
+        raise UntranslatableRecord(f"{what} is not a number: {value!r}") from exc
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- res.partner ---------------------------------------------------------------------------
+
+
+def _domain_of(website: str | None, email: str | None) -> str | None:
+    if website:
+        host = urlparse(website if "//" in website else f"//{website}").hostname
+        if host:
+            return host.removeprefix("www.").lower()
+    if email and "@" in email:
+        return email.rsplit("@", 1)[1].lower()
+    return None
+
+
+def partner(raw: _Raw) -> list[Envelope]:
+    name = raw.text("name")
+    if name is None:
+        raise UntranslatableRecord(f"{raw.what}: partner has no name")
+    created = raw.required_when("create_date")
+    updated = raw.required_when("write_date")
+    emails = []
+    for part in (raw.text("email") or "").replace(";", ",").split(","):
+        candidate = part.strip().lower()
+        if candidate and _EMAIL.match(candidate):
+            emails.append(candidate)
+    phones = [p for p in (raw.text("phone"), raw.text("mobile")) if p and _PHONE.match(p)]
+    external_ids: dict[str, str] = {}
+    ref = raw.text("ref")
+    if ref:
+        external_ids["ref"] = ref
+    parent = raw.many2one("parent_id")
+    if parent is not None:
+        external_ids["parent_id"] = str(parent[0])
+    addresses = []
+    street, city = raw.text("street"), raw.text("city")
+    country_code = (raw.text("country_code") or "").upper()
+    if street and city and country_code:
+        street2 = raw.text("street2")
+        addresses.append(
+            Address(
+                street=f"{street}, {street2}" if street2 else street,
+                postal_code=raw.text("zip"),
+                city=city,
+                country=country_code,
+            )
+        )
+    is_company = bool(raw.data.get("is_company"))
+    profile: dict[str, Any] = {
+        "customer_ref": SourceRef(system=raw.instance, id=str(raw.id)),
+        "kind": "company" if is_company else "person",
+        "name": name,
+        "emails": emails,
+        "phones": phones,
+        "domain": _domain_of(raw.text("website"), emails[0] if emails and is_company else None),
+        "vat_id": (raw.text("vat") or "").replace(" ", "").upper() or None,
+        "external_ids": external_ids,
+        "addresses": addresses,
+    }
+    if created == updated:
+        data: CanonicalModel = CustomerCreated(**profile, created_at=created)
+    else:
+        data = CustomerUpdated(**profile, updated_at=updated)
+    return [raw.event(data, updated, _stamp(updated))]
+
+
+# --- sale.order ----------------------------------------------------------------------------
+
+
+def _lines(raw: _Raw, currency: str) -> list[OrderLine]:
+    rows = raw.data.get(LINES_KEY)
+    if not isinstance(rows, list):
+        raise UntranslatableRecord(
+            f"{raw.what}: no {LINES_KEY} (the source reads sale.order.line with the order)"
+        )
+    lines: list[OrderLine] = []
+    for row in rows:
+        if not isinstance(row, dict) or row.get("display_type"):
+            continue  # section and note lines carry no goods
+        product = row.get("product_id")
+        if not (isinstance(product, list) and len(product) == 2):
+            continue
+        match = _PRODUCT_CODE.match(str(product[1]))
+        sku = match.group("code") if match else f"product.product/{product[0]}"
+        unit = row.get("product_uom")
+        quantity = _decimal(row.get("product_uom_qty"), f"{raw.what}: line quantity")
+        lines.append(
+            OrderLine(
+                line_no=len(lines) + 1,
+                sku=sku,
+                description=(str(row.get("name") or "").strip() or None),
+                quantity=quantity,
+                unit=str(unit[1])[:20] if isinstance(unit, list) and len(unit) == 2 else "pcs",
+                unit_price=Money(
+                    amount=_decimal(row.get("price_unit"), f"{raw.what}: price_unit"),
+                    currency=currency,
+                ),
+                line_total=Money(
+                    amount=_decimal(row.get("price_subtotal"), f"{raw.what}: price_subtotal"),
+                    currency=currency,
+                ),
+            )
+        )
+    return lines
+
+
+def sale_order(raw: _Raw) -> list[Envelope]:
+    state = raw.text("state")
+    order_id = raw.text("name")
+    if not order_id:
+        raise UntranslatableRecord(f"{raw.what}: order has no name (number)")
+    events: list[Envelope] = []
+    if state in ("sent", "sale", "done"):
+        currency = raw.currency()
+        lines = _lines(raw, currency)
+        if not lines:
+            raise UntranslatableRecord(f"{raw.what} ({order_id}): order has no product lines")
+        placed_at = raw.required_when("create_date")
+        commitment = raw.when("commitment_date")
+        placed = OrderPlaced(
+            order_id=order_id,
+            order_number=order_id,
+            customer_ref=raw.customer_ref(),
+            placed_at=placed_at,
+            channel="other",
+            lines=lines,
+            total=raw.money("amount_total", currency),
+            tax_total=raw.money("amount_tax", currency),
+            requested_delivery_date=commitment.date() if commitment else None,
+        )
+        events.append(raw.event(placed, placed_at, "placed"))
+    if state in ("sale", "done"):
+        currency = raw.currency()
+        confirmed_at = raw.required_when("date_order")
+        commitment = raw.when("commitment_date")
+        confirmed = OrderConfirmed(
+            order_id=order_id,
+            customer_ref=raw.customer_ref(),
+            confirmed_at=confirmed_at,
+            promised_delivery_date=commitment.date() if commitment else None,
+            total=raw.money("amount_total", currency),
+        )
+        events.append(raw.event(confirmed, confirmed_at, "confirmed", _stamp(confirmed_at)))
+    if state == "cancel":
+        cancelled_at = raw.required_when("write_date")
+        cancelled = OrderCancelled(
+            order_id=order_id,
+            customer_ref=raw.customer_ref(),
+            cancelled_at=cancelled_at,
+            cancelled_by="seller",
+        )
+        events.append(raw.event(cancelled, cancelled_at, "cancelled"))
+    return events
+
+
+# --- stock.picking -------------------------------------------------------------------------
+
+
+def _order_of_picking(raw: _Raw) -> str:
+    sale = raw.many2one("sale_id")
+    if sale is not None:
+        return sale[1]
+    origin = raw.text("origin")
+    if origin:
+        return origin.split(",")[0].strip()
+    raise UntranslatableRecord(
+        f"{raw.what} ({raw.text('name')}): delivery has neither sale_id nor origin: "
+        "no order to attach the shipment to"
+    )
+
+
+def stock_picking(raw: _Raw) -> list[Envelope]:
+    if raw.text("picking_type_code") != "outgoing" or raw.text("state") != "done":
+        return []
+    shipment_id = raw.text("name") or str(raw.id)
+    order_id = _order_of_picking(raw)
+    carrier = raw.many2one("carrier_id")
+    carrier_name = carrier[1] if carrier else _CARRIER_UNKNOWN
+    dispatched_at = raw.required_when("date_done")
+    promised = raw.when("date_deadline") or raw.when("scheduled_date")
+    tracking = raw.text("carrier_tracking_ref")
+    events = [
+        raw.event(
+            ShipmentDispatched(
+                order_id=order_id,
+                customer_ref=raw.customer_ref(),
+                shipment_id=shipment_id,
+                carrier=carrier_name,
+                tracking_number=tracking,
+                dispatched_at=dispatched_at,
+                promised_delivery_date=promised.date() if promised else None,
+            ),
+            dispatched_at,
+            "dispatched",
+            _stamp(dispatched_at),
+        )
+    ]
+    delivered_at = raw.when("x_delivered_date")
+    if delivered_at is not None:
+        events.append(
+            raw.event(
+                ShipmentDelivered(
+                    order_id=order_id,
+                    customer_ref=raw.customer_ref(),
+                    shipment_id=shipment_id,
+                    carrier=carrier_name,
+                    tracking_number=tracking,
+                    delivered_at=delivered_at,
+                    promised_delivery_date=promised.date() if promised else None,
+                ),
+                delivered_at,
+                "delivered",
+                _stamp(delivered_at),
+            )
+        )
+    return events
+
+
+# --- account.move --------------------------------------------------------------------------
+
+
+def account_move(raw: _Raw) -> list[Envelope]:
+    if raw.text("move_type") != "out_invoice" or raw.text("state") != "posted":
+        return []
+    number = raw.text("name")
+    if not number or number == "/":
+        raise UntranslatableRecord(f"{raw.what}: posted invoice has no number")
+    origin = raw.text("invoice_origin")
+    if not origin:
+        raise UntranslatableRecord(
+            f"{raw.what} ({number}): invoice has no invoice_origin: no order to attach it to"
+        )
+    order_id = origin.split(",")[0].strip()
+    currency = raw.currency()
+    customer = raw.customer_ref("commercial_partner_id") or raw.customer_ref()
+    invoice_day = raw.day("invoice_date")
+    created = raw.required_when("create_date")
+    if invoice_day is None or invoice_day == created.date():
+        issued_at = created
+    else:
+        issued_at = datetime.combine(invoice_day, time(0, 0), tzinfo=UTC)
+    events = [
+        raw.event(
+            InvoiceIssued(
+                order_id=order_id,
+                customer_ref=customer,
+                invoice_id=number,
+                invoice_number=number,
+                issued_at=issued_at,
+                due_date=raw.day("invoice_date_due"),
+                total=raw.money("amount_total", currency),
+                tax_total=raw.money("amount_tax", currency),
+            ),
+            issued_at,
+            "issued",
+            number,
+        )
+    ]
+    if raw.text("payment_state") in ("paid", "in_payment"):
+        received_at = raw.required_when("write_date")
+        events.append(
+            raw.event(
+                PaymentReceived(
+                    order_id=order_id,
+                    customer_ref=customer,
+                    payment_id=f"{number}/payment",
+                    invoice_id=number,
+                    received_at=received_at,
+                    amount=raw.money("amount_total", currency),
+                    method="other",
+                    payment_reference=raw.text("payment_reference"),
+                ),
+                received_at,
+                "paid",
+            )
+        )
+    return events
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+MAPPINGS: dict[str, Callable[[_Raw], list[Envelope]]] = {
+    "res_partner": partner,
+    "sale_order": sale_order,
+    "stock_picking": stock_picking,
+    "account_move": account_move,
+}
+
+
+def translate(raw: Envelope) -> Sequence[Envelope]:
+    """Canonical events of one raw Odoo record (``type`` ``raw.<type>.<entity>``)."""
+    parts = raw.type.split(".")
+    if len(parts) != 3 or parts[0] != "raw":
+        raise UntranslatableRecord(f"{raw.type!r} is not a raw event type raw.<type>.<entity>")
+    mapping = MAPPINGS.get(parts[2])
+    if mapping is None:
+        raise UntranslatableRecord(f"the Odoo connector has no entity {parts[2]!r}")
+    record = _Raw(raw)
+    try:
+        return mapping(record)
+    except UntranslatableRecord:
+        raise
+    except (ValueError, TypeError) as exc:  # pydantic ValidationError is a ValueError
+        raise UntranslatableRecord(f"{record.what}: {exc}") from exc
+
+
+__all__ = ["MAPPINGS", "translate"]
