@@ -1,0 +1,162 @@
+"""POST /v1/webhooks/{connector}: 404, 413, 401, 400, duplicates, 202 only after the ack."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from connectors.kit.checkpoints import MemoryCheckpoints
+from connectors.kit.config import ConnectorInstance
+from connectors.kit.host import ConnectorHost
+from connectors.kit.routes import connector_routes
+from connectors.kit.webhook import HmacSha256, SignatureError
+from connectors.testing import MemoryPublisher
+from hub.runtime.metrics import HubMetrics
+from schemas import stable_event_id
+from tests.unit.kit.sources import HOOK, SCRIPTED, HookSource
+
+SECRET = "whsec-test-1234"
+BODY = orjson.dumps([{"ticket_id": 7, "at": "2026-11-20T08:00:00+00:00", "status": "open"}])
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.publisher = MemoryPublisher()
+        self.metrics = HubMetrics.create()
+        self.host = ConnectorHost(
+            {
+                "desk": ConnectorInstance(type="hook", settings={"webhook_secret": SECRET}),
+                "poller": ConnectorInstance(type="scripted"),
+            },
+            publisher=self.publisher,
+            checkpoints=MemoryCheckpoints(),
+            metrics=self.metrics,
+            types={"hook": HOOK, "scripted": SCRIPTED},
+        )
+        self.host.runners["desk"].set_state("running")
+        app = FastAPI()
+        app.include_router(connector_routes(self.host, self.metrics))
+        self.client = TestClient(app)
+
+    def post(
+        self,
+        body: bytes = BODY,
+        *,
+        delivery: str = "d-1",
+        stamp: float | None = None,
+        secret: str = SECRET,
+        connector: str = "desk",
+        headers: dict[str, str] | None = None,
+    ) -> object:
+        ts = str(int(time.time() if stamp is None else stamp))
+        signature = HookSource.signature.sign(
+            secret.encode(), "POST", f"/v1/webhooks/{connector}", body, ts
+        )
+        sent = {"X-Signature": signature, "X-Timestamp": ts, "X-Delivery-Id": delivery}
+        return self.client.post(
+            f"/v1/webhooks/{connector}", content=body, headers={**sent, **(headers or {})}
+        )
+
+    def rejections(self, reason: str) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "hub_webhook_rejections_total", {"connector": "desk", "reason": reason}
+        )
+        return value or 0.0
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()
+
+
+def test_a_signed_delivery_is_accepted_once_published(hub: Hub) -> None:
+    response = hub.post()
+    assert response.status_code == 202, response.text  # type: ignore[attr-defined]
+    assert response.json() == {"status": "accepted", "delivery_id": "d-1", "events": 1}  # type: ignore[attr-defined]
+    [(topic, event)] = hub.publisher.raw()
+    assert topic == "raw.desk.ticket"
+    assert event.type == "raw.hook.ticket"
+    assert event.id == stable_event_id("desk", "ticket", "7", "d-1"), "id from the delivery id"
+
+
+def test_a_repeated_delivery_is_not_published_again(hub: Hub) -> None:
+    assert hub.post().status_code == 202  # type: ignore[attr-defined]
+    again = hub.post()
+    assert again.status_code == 202  # type: ignore[attr-defined]
+    assert again.json()["status"] == "duplicate"  # type: ignore[attr-defined]
+    assert len(hub.publisher.raw()) == 1
+
+
+def test_wrong_missing_or_stale_signatures_are_401(hub: Hub) -> None:
+    assert hub.post(secret="not-the-secret").status_code == 401  # type: ignore[attr-defined]
+    assert hub.post(stamp=time.time() - 3600).status_code == 401  # type: ignore[attr-defined]
+    unsigned = hub.client.post("/v1/webhooks/desk", content=BODY)
+    assert unsigned.status_code == 401
+    assert unsigned.json()["error"] == "missing"
+    assert hub.rejections("signature") == 1
+    assert hub.rejections("stale") == 1
+    assert not hub.publisher.sent
+
+
+def test_oversized_bodies_are_413_before_reading_them(hub: Hub) -> None:
+    big = b"[" + b" " * 4096 + b"]"
+    assert hub.post(big).status_code == 413  # type: ignore[attr-defined]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the stream is capped while reading
+        yield b"[" + b" " * 1500
+        yield b" " * 1500 + b"]"
+
+    streamed = hub.client.post("/v1/webhooks/desk", content=chunks())
+    assert streamed.status_code == 413
+    assert hub.rejections("too_large") == 2
+
+
+def test_a_body_the_vendor_would_not_send_is_400_with_a_json_error(hub: Hub) -> None:
+    response = hub.post(b"{not json")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.json()["error"] == "bad_body"  # type: ignore[attr-defined]
+    assert hub.post(b'{"an": "object"}', delivery="d-2").status_code == 400  # type: ignore[attr-defined]
+    assert not hub.publisher.sent
+
+
+def test_unknown_or_non_webhook_connectors_are_404(hub: Hub) -> None:
+    assert hub.client.post("/v1/webhooks/nobody", content=BODY).status_code == 404
+    assert hub.client.post("/v1/webhooks/poller", content=BODY).status_code == 404
+
+
+def test_when_the_broker_does_not_acknowledge_the_answer_is_503(hub: Hub) -> None:
+    hub.publisher.fail_after = 0
+    assert hub.post().status_code == 503  # type: ignore[attr-defined]
+    hub.publisher.fail_after = None
+    assert hub.post().status_code == 202, "not remembered as delivered"  # type: ignore[attr-defined]
+
+
+def test_connectors_are_listed_with_state(hub: Hub) -> None:
+    listed = hub.client.get("/v1/connectors").json()["connectors"]
+    assert {(c["instance"], c["kind"], c["state"]) for c in listed} == {
+        ("desk", "webhook", "running"),
+        ("poller", "polling", "starting"),
+    }
+
+
+def test_signature_schemes_cover_common_vendor_shapes() -> None:
+    github = HmacSha256(header="X-Hub-Signature-256", prefix="sha256=")
+    body = b'{"action":"opened"}'
+    value = github.sign(b"k", "POST", "/x", body)
+    github.verify(b"k", "POST", "/x", body, {"x-hub-signature-256": value})
+    over_uri = HmacSha256(header="X-Sig", template="{method}{uri}{body}", encoding="base64")
+    value = over_uri.sign(b"k", "POST", "/v1/webhooks/a?x=1", body)
+    over_uri.verify(b"k", "POST", "/v1/webhooks/a?x=1", body, {"X-Sig": value})
+    with pytest.raises(SignatureError) as caught:
+        over_uri.verify(b"k", "POST", "/v1/webhooks/b?x=1", body, {"X-Sig": value})
+    assert caught.value.reason == "signature"
+    millis = HmacSha256(header="S", template="{timestamp}:{body}", timestamp_header="T")
+    stamp = str(int(time.time() * 1000))
+    millis.verify(
+        b"k", "POST", "/", body, {"S": millis.sign(b"k", "POST", "/", body, stamp), "T": stamp}
+    )
