@@ -21,6 +21,7 @@ from connectors.kit.config import raw_streams
 from hub.commands import connector, ops
 from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
+from hub.commands import token as token_commands
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
@@ -42,6 +43,7 @@ app.add_typer(connector.app, name="connector")
 app.add_typer(schemas_commands.app, name="schemas")
 app.add_typer(schemas_commands.docs_app, name="docs")
 app.add_typer(dlq_commands.app, name="dlq")
+app.add_typer(token_commands.app, name="token")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

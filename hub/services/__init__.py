@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.runtime.service import ServiceFactory
-from hub.services import connectors, router, smoke, translator
+from hub.services import connectors, router, smoke, timeline, translator
 
 SERVICES: dict[str, ServiceFactory] = {
     "smoke-generator": smoke.generator,
@@ -11,6 +11,7 @@ SERVICES: dict[str, ServiceFactory] = {
     "connectors": connectors.connectors,
     "translator": translator.translator,
     "router": router.router,
+    "timeline": timeline.timeline,
 }
 
 __all__ = ["SERVICES"]

@@ -53,8 +53,9 @@ class _Strict(BaseModel):
 
 class StageConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    #: Event types whose arrival means the item reached this stage.
-    on: tuple[str, ...] = Field(min_length=1)
+    #: Event types whose arrival means the item reached this stage (the key is not ``on``:
+    #: YAML reads a bare ``on`` as true).
+    events: tuple[str, ...] = Field(min_length=1)
     #: Department that brings the item into this stage (the one it waits on before).
     owner: str
     #: The process may skip it (e.g. an ERP that never confirms orders).
@@ -156,20 +157,20 @@ def _order_to_delivery() -> ProcessConfig:
             "description": "From the order to the invoice",
             "aggregate": "order",
             "stages": [
-                {"name": "placed", "on": ["order.placed"], "owner": "sales"},
+                {"name": "placed", "events": ["order.placed"], "owner": "sales"},
                 {
                     "name": "confirmed",
-                    "on": ["order.confirmed"],
+                    "events": ["order.confirmed"],
                     "owner": "sales",
                     "optional": True,
                 },
-                {"name": "paid", "on": ["payment.received"], "owner": "finance"},
-                {"name": "dispatched", "on": ["shipment.dispatched"], "owner": "logistics"},
-                {"name": "delivered", "on": ["shipment.delivered"], "owner": "logistics"},
-                {"name": "invoiced", "on": ["invoice.issued"], "owner": "finance"},
+                {"name": "paid", "events": ["payment.received"], "owner": "finance"},
+                {"name": "dispatched", "events": ["shipment.dispatched"], "owner": "logistics"},
+                {"name": "delivered", "events": ["shipment.delivered"], "owner": "logistics"},
+                {"name": "invoiced", "events": ["invoice.issued"], "owner": "finance"},
                 {
                     "name": "cancelled",
-                    "on": ["order.cancelled"],
+                    "events": ["order.cancelled"],
                     "owner": "sales",
                     "terminal": True,
                 },
@@ -216,20 +217,20 @@ def _complaint_handling() -> ProcessConfig:
             "aggregate": "ticket",
             "starts_on": ["complaint.opened"],
             "stages": [
-                {"name": "opened", "on": ["complaint.opened"], "owner": "support"},
+                {"name": "opened", "events": ["complaint.opened"], "owner": "support"},
                 {
                     "name": "acknowledged",
-                    "on": ["ticket.updated"],
+                    "events": ["ticket.updated"],
                     "owner": "support",
                     "optional": True,
                 },
                 {
                     "name": "escalated",
-                    "on": ["ticket.escalated"],
+                    "events": ["ticket.escalated"],
                     "owner": "management",
                     "optional": True,
                 },
-                {"name": "resolved", "on": ["ticket.resolved"], "owner": "support"},
+                {"name": "resolved", "events": ["ticket.resolved"], "owner": "support"},
             ],
             "slas": [
                 {

@@ -70,7 +70,7 @@ def _first_reached(
 ) -> dict[str, datetime]:
     entering: dict[str, list[str]] = {}
     for stage in stages:
-        for event_type in stage.on:
+        for event_type in stage.events:
             entering.setdefault(event_type, []).append(stage.name)
     reached: dict[str, datetime] = {}
     for event in events:  # ordered: the first event entering a stage wins

@@ -103,6 +103,8 @@ class StoredTimeline:
     #: Clock rows of this aggregate and of related ones (an order's complaints, a
     #: customer's orders and tickets); each with ``kind``, ``agg_id`` and ``breach``.
     clocks: list[dict[str, Any]]
+    #: Customer ids merged into this one (customer timelines only).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -569,7 +571,8 @@ class TimelineStore:
                 return None
             state = self._states(conn, "customer", [golden]).get(golden)
             clocks = self._clocks(conn, "customer_id", ids)
-        return StoredTimeline("customer", golden, customer_id, events, state, clocks)
+        aliases = tuple(i for i in ids if i != golden)
+        return StoredTimeline("customer", golden, customer_id, events, state, clocks, aliases)
 
     def recent(self, kind: Kind, limit: int = 20) -> list[dict[str, Any]]:
         """The aggregates of a kind with the latest events, newest first."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from hub.timeline.ordering import TimelineEvent
 from schemas import Envelope, stable_event_id
+from schemas.events import canonical_event
+from schemas.registry import model_for
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -28,3 +30,22 @@ def envelope(event_type: str, hours: float, *, id: str | None = None, **data: An
 
 def event(event_type: str, hours: float, *, id: str | None = None, **data: Any) -> TimelineEvent:
     return TimelineEvent.from_envelope(envelope(event_type, hours, id=id, **data))
+
+
+def canonical(
+    event_type: str, hours: float, *, system: str = "odoo", n: int = 0, **changes: Any
+) -> Envelope:
+    """A valid canonical event: the schema's own example with ``changes`` applied."""
+    data = model_for(event_type).example().model_copy(update=changes)
+    key = changes.get("order_id") or changes.get("customer_id")
+    return canonical_event(
+        data,
+        source=f"/connectors/{system}",
+        id_parts=[event_type, str(hours), str(n), repr(sorted(changes.items()))],
+        time=at(hours),
+        partitionkey=key,
+    )
+
+
+def timeline_event(event_type: str, hours: float, **kw: Any) -> TimelineEvent:
+    return TimelineEvent.from_envelope(canonical(event_type, hours, **kw))

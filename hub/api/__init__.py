@@ -1,0 +1,1 @@
+"""The timeline HTTP API: department tokens, field policies, JSON errors."""

@@ -1,0 +1,99 @@
+"""The timeline service (``hub run timeline``): store, SLA clocks, API and page.
+
+Consumes hub.orders, hub.customers and hub.support in batches; each batch is stored in one
+transaction (duplicates ignored, state recomputed) before its offsets are committed, so a
+crash re-delivers and nothing is lost or doubled. A record that is not a timeline event
+becomes a dead letter. After each batch, and every few seconds, the clock ticker emits the
+``sla.breached`` events that are due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka.structs import ConsumerRecord
+from fastapi import APIRouter
+from faststream.kafka import KafkaMessage, KafkaRouter
+
+from hub.api.timelines import timeline_router
+from hub.runtime.batch import batch_subscriber, rewind
+from hub.runtime.deadletter import dead_letter
+from hub.runtime.producer import Output
+from hub.runtime.service import Runtime, Service
+from hub.timeline.clocks import ClockTicker, Now, utc_now
+from hub.timeline.ordering import TimelineEvent
+from hub.timeline.store import IngestResult, TimelineStore
+from hub.topics import CUSTOMERS, ORDERS, SUPPORT
+from hub.web import page_router
+from schemas import Envelope
+
+log = logging.getLogger(__name__)
+
+GROUP = "hub-timeline"
+STAGE = "timeline"
+TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
+
+
+def decode(record: ConsumerRecord[bytes, bytes]) -> TimelineEvent:
+    event = Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers)
+    return TimelineEvent.from_envelope(event)
+
+
+async def store_batch(
+    runtime: Runtime,
+    store: TimelineStore,
+    consumer: object,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+) -> IngestResult:
+    """Decode, store, dead-letter, then commit one batch (rewound if anything fails)."""
+    events: list[TimelineEvent] = []
+    dead: list[Output] = []
+    for record in records:
+        runtime.metrics.events_in.labels(service=STAGE, topic=record.topic).inc()
+        try:
+            events.append(decode(record))
+        except Exception as exc:  # noqa: BLE001 - every bad record becomes a dead letter
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc
+            )
+            dead.append(dead_letter(record, STAGE, exc))
+    try:
+        result = await asyncio.to_thread(store.ingest, events)
+        await runtime.producer.send_all(dead)
+    except Exception:
+        rewind(consumer, records)
+        log.exception("storing a timeline batch failed; rewound for re-delivery")
+        raise
+    await consumer.commit()  # type: ignore[attr-defined]
+    for transition in result.transitions:
+        runtime.metrics.timeline_stage_duration.labels(
+            process=transition.process, stage=transition.stage
+        ).observe(transition.seconds)
+    return result
+
+
+def build(runtime: Runtime, *, now: Now = utc_now, tick_seconds: float = 2.0) -> Service:
+    """The service, with an injectable clock (tests pass their own ``now``)."""
+    store = TimelineStore(runtime.settings.database_url, runtime.config.processes)
+    store.migrate()
+    ticker = ClockTicker(store, runtime.producer, runtime.metrics, now=now, interval=tick_seconds)
+    router = KafkaRouter()
+
+    @batch_subscriber(router, *TOPICS, group_id=GROUP)
+    async def handle(msg: KafkaMessage) -> None:
+        await store_batch(runtime, store, msg.consumer, msg.raw_message)
+        try:
+            await ticker.tick()
+        except Exception:  # the background ticker retries; the batch is already stored
+            log.exception("SLA clock tick after a batch failed")
+
+    http = APIRouter()
+    http.include_router(timeline_router(store, runtime.config, now))
+    http.include_router(page_router())
+    return Service(name=STAGE, kafka=router, http=http, tasks=[ticker.run], topics=TOPICS)
+
+
+def timeline(runtime: Runtime) -> Service:
+    return build(runtime)
