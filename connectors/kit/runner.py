@@ -80,6 +80,14 @@ def connector_dead_letter(
     return dead_letter(record, dead_letter_stage(instance), error)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    topic: str
+    record: KafkaRecord
+    entity: str
+    ack: Awaitable[Any]
+
+
 @dataclass
 class Backoff:
     """Exponential backoff with full jitter, never shorter than the server's ``retry_after``."""
@@ -220,20 +228,28 @@ class InstanceRunner:
 
     async def publish(self, outputs: list[tuple[str, KafkaRecord, str]]) -> None:
         """Send every output, then await all acknowledgements (acks=all) together."""
-        futures = [await self.publisher.send(topic, record) for topic, record, _ in outputs]
-        if futures:
-            await asyncio.gather(*futures)
-        for topic, record, entity in outputs:
-            if topic.startswith("raw."):
+        pending = [await self.send(topic, record, entity) for topic, record, entity in outputs]
+        await self.settle(pending)
+
+    async def send(self, topic: str, record: KafkaRecord, entity: str) -> _Pending:
+        """Queue one output; its acknowledgement is awaited by :meth:`settle`."""
+        return _Pending(topic, record, entity, await self.publisher.send(topic, record))
+
+    async def settle(self, pending: list[_Pending]) -> None:
+        """Await the acknowledgements of ``pending``; count what landed."""
+        if pending:
+            await asyncio.gather(*(p.ack for p in pending))
+        for item in pending:
+            if item.topic.startswith("raw."):
                 self.status.published += 1
                 if self.metrics is not None:
                     self.metrics.connector_events.labels(
-                        connector=self.instance, entity=entity
+                        connector=self.instance, entity=item.entity
                     ).inc()
             else:
                 self.status.dead_letters += 1
                 if self.metrics is not None:
-                    error_class = dict(record.headers).get("dlq_error_class", b"").decode()
+                    error_class = dict(item.record.headers).get("dlq_error_class", b"").decode()
                     self.metrics.dlq_events.labels(
                         stage=dead_letter_stage(self.instance), error_class=error_class
                     ).inc()
@@ -252,13 +268,13 @@ class InstanceRunner:
         checkpoint = self.checkpoints.get(self.instance, stream)
         cursor = checkpoint.cursor if checkpoint else None
         self.status.cursors.setdefault(stream, cursor)
-        page: list[tuple[str, KafkaRecord, str]] = []
+        page: list[_Pending] = []
         page_cursor = cursor
         pages = 0
 
         async def flush() -> None:
             nonlocal page, cursor, pages
-            await self.publish(page)
+            await self.settle(page)
             page = []
             if page_cursor != cursor:
                 await self.checkpoints.save(self.instance, stream, page_cursor)
@@ -274,7 +290,8 @@ class InstanceRunner:
                         f"read() of stream {stream!r} yielded {type(item).__name__}; "
                         "yield Record or BadRecord"
                     )
-                page.append(self._to_output(item, stream))
+                # sent at once (pipelined); the page's cursor waits for every acknowledgement
+                page.append(await self.send(*self._to_output(item, stream)))
                 if item.cursor is not None:
                     page_cursor = item.cursor
                 if len(page) >= self.settings.page_size:
