@@ -10,9 +10,11 @@ and the model's example.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic.json_schema import models_json_schema
 
@@ -180,9 +182,69 @@ def add_canonical_channels(
     return document
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+#: sections whose keys appear as reference tokens: (path to the map, token depth)
+_KEYED = (("channels",), ("operations",), ("components", "messages"), ("components", "schemas"))
+
+
+def normalize_keys(document: dict[str, Any]) -> dict[str, Any]:
+    """Make every channel, operation, message and schema key a plain identifier.
+
+    FastStream names channels after the subscription, so a pattern subscription gives keys
+    such as ``raw\\..+:TranslateBatch`` and percent-encoded references to them; AsyncAPI
+    component keys must match ``^[A-Za-z0-9._-]+$``. Keys are rewritten with ``_`` for
+    other characters and every ``$ref`` follows.
+    """
+    renames: dict[tuple[str, ...], dict[str, str]] = {}
+    for section in _KEYED:
+        node: Any = document
+        for token in section:
+            node = node.get(token, {}) if isinstance(node, dict) else {}
+        mapping = {key: _UNSAFE.sub("_", key) for key in node}
+        renames[section] = mapping
+        if any(old != new for old, new in mapping.items()):
+            replaced = {mapping[key]: value for key, value in node.items()}
+            node.clear()
+            node.update(replaced)
+
+    def fix(ref: str) -> str:
+        if not ref.startswith("#/"):
+            return ref
+        tokens = [_unescape(unquote(t)) for t in ref[2:].split("/")]
+        for section, mapping in renames.items():
+            depth = len(section)
+            if tuple(tokens[:depth]) == section and len(tokens) > depth:
+                tokens[depth] = mapping.get(tokens[depth], tokens[depth])
+        return "#/" + "/".join(_escape(t) for t in tokens)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                node["$ref"] = fix(ref)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return document
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
 def _escape(key: str) -> str:
     """JSON Pointer escaping of one reference token."""
     return key.replace("~", "~0").replace("/", "~1")
 
 
-__all__ = ["HEADERS_SCHEMA", "TOPIC_PREFIXES", "add_canonical_channels", "message_name"]
+__all__ = [
+    "HEADERS_SCHEMA",
+    "TOPIC_PREFIXES",
+    "add_canonical_channels",
+    "message_name",
+    "normalize_keys",
+]

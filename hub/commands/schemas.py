@@ -16,9 +16,10 @@ import hub
 from hub.config import HubConfig
 from hub.runtime.app import ServiceHost, make_runtime
 from hub.runtime.cluster import APACHE_KAFKA_CAPABILITIES, KafkaCluster
+from hub.runtime.service import Runtime, Service, ServiceFactory
 from hub.runtime.settings import HubSettings
 from hub.services import SERVICES
-from schemas.asyncapi import add_canonical_channels
+from schemas.asyncapi import add_canonical_channels, normalize_keys
 from schemas.compat import SNAPSHOT_DIR, check, write_snapshots
 from schemas.docs import render_markdown
 from schemas.jsonschema import dumps, export_schemas
@@ -44,7 +45,7 @@ def export(
     directory: Annotated[Path, typer.Argument(help="folder to write <type>/v<n>.schema.json")],
 ) -> None:
     """Write the JSON Schema of every canonical type and version."""
-    written = export_schemas(directory)
+    written = export_schemas(directory, REGISTRY)
     typer.echo(f"wrote {len(written)} JSON Schemas to {directory}")
 
 
@@ -56,7 +57,7 @@ def check_command(
     ] = False,
 ) -> None:
     """Fail on a breaking change against the committed snapshots."""
-    report = check(snapshots)
+    report = check(snapshots, REGISTRY)
     for problem in report.errors:
         _fail(problem)
     for name in report.changed:
@@ -66,7 +67,7 @@ def check_command(
         )
     if report.new:
         if update and report.ok:
-            for path in write_snapshots(snapshots, compatible=False):
+            for path in write_snapshots(snapshots, REGISTRY, compatible=False):
                 typer.echo(f"recorded {path}")
         else:
             for name in report.new:
@@ -79,8 +80,8 @@ def check_command(
 @app.command("snapshot")
 def snapshot(snapshots: SnapshotOption = SNAPSHOT_DIR) -> None:
     """Record new versions and compatible changes; a breaking change is never recorded."""
-    report = check(snapshots)
-    written = write_snapshots(snapshots)
+    report = check(snapshots, REGISTRY)
+    written = write_snapshots(snapshots, REGISTRY)
     for path in written:
         typer.echo(f"recorded {path}")
     if report.errors:
@@ -103,6 +104,21 @@ def labels(event_type: Annotated[str, typer.Argument(help="e.g. order.placed")])
         typer.echo(f"{path:<40} {label.classification:<13} {'pii' if label.pii else ''}")
 
 
+def _named(name: str, factory: ServiceFactory) -> ServiceFactory:
+    """The factory, with a failure naming the service it could not assemble."""
+
+    def build(runtime: Runtime) -> Service:
+        try:
+            return factory(runtime)
+        except Exception as exc:
+            raise RuntimeError(
+                f"service {name!r} cannot be assembled for the AsyncAPI document: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    return build
+
+
 def build_asyncapi() -> dict[str, Any]:
     """AsyncAPI 3.0 of every registered service plus the canonical channels.
 
@@ -113,7 +129,7 @@ def build_asyncapi() -> dict[str, Any]:
     config = HubConfig()
     cluster = KafkaCluster("kafka:9092", "external", APACHE_KAFKA_CAPABILITIES)
     runtime = make_runtime(HubSettings(), config, cluster)
-    ServiceHost(runtime, list(SERVICES.values()))
+    ServiceHost(runtime, [_named(name, factory) for name, factory in SERVICES.items()])
     spec = AsyncAPI(
         runtime.broker,
         title="Handoff",
@@ -121,7 +137,7 @@ def build_asyncapi() -> dict[str, Any]:
         description="Event-driven integration hub: raw, canonical and department topics.",
         schema_version="3.0.0",
     ).to_specification()
-    document: dict[str, Any] = spec.to_jsonable()
+    document: dict[str, Any] = normalize_keys(spec.to_jsonable())
     servers = document.get("servers") or {}
     if servers:
         # one server entry, named for what it is rather than FastStream's "development"
@@ -145,7 +161,11 @@ def asyncapi(
     ] = None,
 ) -> None:
     """Write the AsyncAPI 3.0 document (JSON) of every service's channels and messages."""
-    text = dumps(build_asyncapi())
+    try:
+        text = dumps(build_asyncapi())
+    except RuntimeError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from exc
     if output is None:
         typer.echo(text.decode(), nl=False)
     else:
@@ -162,7 +182,7 @@ def schemas_doc(
     ] = False,
 ) -> None:
     """Write docs/schemas.md from the models (``--check``: fail when it has drifted)."""
-    text = render_markdown()
+    text = render_markdown(REGISTRY)
     if check_only:
         current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != text:
