@@ -92,7 +92,7 @@ class TranslationStage:
     ) -> None:
         self.config = config
         self.lookup = lookup
-        self.resolver = resolver or IdentityResolver()
+        self.resolver = resolver if resolver is not None else IdentityResolver()
         self.metrics = metrics
         #: identity records and merge events not yet known to be on the broker
         self.unacked: list[Output] = []
