@@ -74,14 +74,16 @@ async def store_batch(
     return result
 
 
-def build(runtime: Runtime, *, now: Now = utc_now, tick_seconds: float = 2.0) -> Service:
+def build(
+    runtime: Runtime, *, now: Now = utc_now, tick_seconds: float = 2.0, group_id: str = GROUP
+) -> Service:
     """The service, with an injectable clock (tests pass their own ``now``)."""
     store = TimelineStore(runtime.settings.database_url, runtime.config.processes)
     store.migrate()
     ticker = ClockTicker(store, runtime.producer, runtime.metrics, now=now, interval=tick_seconds)
     router = KafkaRouter()
 
-    @batch_subscriber(router, *TOPICS, group_id=GROUP)
+    @batch_subscriber(router, *TOPICS, group_id=group_id)
     async def handle(msg: KafkaMessage) -> None:
         await store_batch(runtime, store, msg.consumer, msg.raw_message)
         try:
