@@ -457,14 +457,15 @@ class OdooEmulator:
     def add_order(
         self,
         partner_id: int,
-        lines: Sequence[tuple[str, float, float]],
+        lines: Sequence[tuple[str, float, float] | tuple[str, float, float, str]],
         *,
         currency: str | None = None,
         state: str = "draft",
         client_order_ref: str | None = None,
         commitment_date: datetime | None = None,
     ) -> int:
-        """A quotation (sale.order in ``draft`` or ``sent``) with lines ``(sku, qty, price)``.
+        """A quotation (sale.order in ``draft`` or ``sent``) with lines ``(sku, qty, price)``
+        or ``(sku, qty, price, product name)``; unknown products are created.
 
         Returns the order's id; its ``name`` is ``S00001``, ``S00002``, ...
         """
@@ -494,8 +495,9 @@ class OdooEmulator:
             units = self._find_or_create("uom.uom", "name", "Units")
             untaxed = tax = 0.0
             line_ids = []
-            for sequence, (sku, qty, price) in enumerate(lines, start=1):
-                product = self.add_product(sku, price=price)
+            for sequence, line in enumerate(lines, start=1):
+                sku, qty, price = line[0], line[1], line[2]
+                product = self.add_product(sku, line[3] if len(line) > 3 else None, price)
                 subtotal = round(qty * price, 2)
                 line_tax = round(subtotal * self.tax_rate, 2)
                 untaxed += subtotal

@@ -176,8 +176,8 @@ class OdooSource(PollingSource[OdooSettings]):
             secret=self.settings.api_key,
             timeout=self.settings.timeout_seconds,
         )
-        # Fail fast (FatalError) on a wrong URL, database or credentials.
-        await self.client.authenticate()
+        # No network here: the first read() logs in, inside the kit's retry loop, so an
+        # unreachable server backs off and bad credentials stop the instance (FatalError).
 
     async def close(self) -> None:
         if self.client is not None:
