@@ -29,7 +29,10 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy (strict on schemas/ and hub/)
 	$(BIN)/mypy
 
-test: lint typecheck check-schemas check-deploy ## Lint, type-check, then every test (unit and integration on a real broker)
+browser: ## Debian Chromium and ChromeDriver for the page tests (installed only when missing)
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update && apt-get install -y chromium chromium-driver)
+
+test: lint typecheck check-schemas check-deploy browser ## Lint, type-check, then every test (unit and integration on a real broker)
 	$(BIN)/python -m pytest
 
 ARTEFACTS := tests/artefacts

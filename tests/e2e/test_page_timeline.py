@@ -1,0 +1,194 @@
+"""The timeline page in headless Chromium (Debian's chromium and chromium-driver).
+
+A real HTTP server serves the API and the page over a real store; Chromium pastes a
+department token, searches an order and a customer, and the test reads what is on screen.
+Screenshots land in test-artifacts/. Chromium missing fails the test: ``make browser``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from hub.api.auth import token_sha256
+from hub.api.timelines import timeline_router
+from hub.config import DEFAULT_DEPARTMENTS, HubConfig
+from hub.timeline.config import ProcessesConfig
+from hub.timeline.store import TimelineStore
+from hub.web import page_router
+from tests.integration.hub_process import free_port
+from tests.unit.timeline.builders import at, timeline_event
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+TOKENS = {name: f"page-token-{name}" for name in DEFAULT_DEPARTMENTS}
+ORDER = "odoo:SO-4711"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    config = HubConfig.model_validate(
+        {"departments": {n: {"token_sha256": token_sha256(t)} for n, t in TOKENS.items()}}
+    )
+    db = tmp_path_factory.mktemp("page") / "timeline.db"
+    store = TimelineStore(f"sqlite:///{db}", ProcessesConfig())
+    store.migrate()
+    store.ingest(
+        [
+            timeline_event("customer.created", 0, system="hubspot", customer_id="G-1"),
+            timeline_event("order.placed", 1, order_id=ORDER, customer_id="G-2"),
+            timeline_event("order.confirmed", 2, order_id=ORDER, customer_id="G-2"),
+            timeline_event("payment.received", 3, order_id=ORDER, customer_id="G-2"),
+            timeline_event(
+                "complaint.opened",
+                4,
+                system="zendesk",
+                ticket_id="zendesk:77",
+                order_id=ORDER,
+                customer_id="G-3",
+            ),
+            timeline_event(
+                "customer.merged", 5, system="identity", survivor_id="G-1", merged_id="G-2"
+            ),
+            timeline_event(
+                "customer.merged", 5, system="identity", survivor_id="G-1", merged_id="G-3", n=1
+            ),
+        ]
+    )
+    app = FastAPI()
+    app.include_router(timeline_router(store, config, lambda: at(60)))
+    app.include_router(page_router())
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if uv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(10)
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian chromium and chromium-driver are missing: run 'make browser'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1300",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=ChromeService(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def sign_in(browser: WebDriver, url: str, department: str) -> WebDriverWait:  # type: ignore[type-arg]
+    wait = WebDriverWait(browser, 15)
+    browser.get(url + "/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(url + "/")
+    token = browser.find_element(By.ID, "token")
+    token.clear()
+    token.send_keys(TOKENS[department])
+    browser.find_element(By.ID, "use-token").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "department"), department))
+    return wait
+
+
+def search(browser: WebDriver, wait: WebDriverWait, kind: str, ident: str) -> None:  # type: ignore[type-arg]
+    browser.find_element(By.CSS_SELECTOR, f"#kind option[value={kind}]").click()
+    query = browser.find_element(By.ID, "query")
+    query.clear()
+    query.send_keys(ident)
+    browser.find_element(By.ID, "show").click()
+
+
+def test_finance_sees_stages_owner_clocks_lanes_and_amounts(
+    server: str, browser: WebDriver
+) -> None:
+    wait = sign_in(browser, server, "finance")
+    recent = browser.find_elements(By.CSS_SELECTOR, "#recent-orders button")
+    assert [b.get_attribute("data-id") for b in recent] == [ORDER]
+    recent[0].click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "stage"), "paid"))
+    assert browser.find_element(By.ID, "title").text == ORDER
+    assert browser.find_element(By.ID, "owner").text == "logistics"
+    assert browser.find_element(By.ID, "waiting").text == "2d 9h"  # since +3h, now +60h
+    current = browser.find_element(By.CSS_SELECTOR, ".stage.current")
+    assert current.text.startswith("paid")
+    breaches = browser.find_elements(By.CSS_SELECTOR, "#breaches .clock.breached")
+    assert {b.get_attribute("data-rule") for b in breaches} == {"dispatch", "acknowledge"}
+    lanes = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "th.lane")]
+    assert lanes == ["finance"], "finance is routed the payment only"
+    payment = browser.find_element(By.CSS_SELECTOR, '.event[data-type="payment.received"]')
+    assert payment.find_element(By.XPATH, "./ancestor::td").get_attribute("data-lane") == "finance"
+    assert "714.60" in payment.text
+    assert "payer_iban" not in browser.page_source
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "timeline-order-finance.png"))
+
+
+def test_marketing_is_refused_the_order_and_sees_no_amounts(
+    server: str, browser: WebDriver
+) -> None:
+    wait = sign_in(browser, server, "marketing")
+    search(browser, wait, "order", ORDER)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "error"), "403"))
+    assert not browser.find_element(By.ID, "timeline").is_displayed()
+    search(browser, wait, "customer", "G-2")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "G-1"))
+    assert "asked: G-2" in browser.find_element(By.ID, "title").text
+    assert "714.60" not in browser.page_source
+    types = [e.get_attribute("data-type") for e in browser.find_elements(By.CSS_SELECTOR, ".event")]
+    assert types == ["customer.created", "customer.merged", "customer.merged"]
+
+
+def test_sales_sees_one_customer_across_crm_erp_and_helpdesk(
+    server: str, browser: WebDriver
+) -> None:
+    wait = sign_in(browser, server, "support")
+    search(browser, wait, "customer", "G-3")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "G-1"))
+    assert browser.find_element(By.ID, "systems").text == "/connectors/zendesk"
+    wait = sign_in(browser, server, "sales")
+    search(browser, wait, "customer", "G-3")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "G-1"))
+    systems = browser.find_element(By.ID, "systems").text
+    assert systems == "/connectors/hubspot, /connectors/identity, /connectors/odoo"
+    assert browser.find_element(By.ID, "stage").text == "active"
+    running = browser.find_elements(By.CSS_SELECTOR, "#clocks .clock")
+    assert [c.get_attribute("data-rule") for c in running] == ["resolve"]
+    late = browser.find_elements(By.CSS_SELECTOR, "#breaches .clock.breached")
+    assert {c.get_attribute("data-rule") for c in late} == {"dispatch", "acknowledge"}
+    lanes = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "th.lane")]
+    assert lanes == ["sales", "finance", "marketing"]
+    assert browser.save_screenshot(str(ARTIFACTS / "timeline-customer-sales.png"))
