@@ -187,7 +187,7 @@ async def test_rate_limited_poll_backs_off_for_retry_after_then_reads(
         states.append((state, reason))
         original(state, reason)
 
-    run.set_state = spy
+    run.set_state = spy  # type: ignore[method-assign]
     with pytest.raises(asyncio.CancelledError):
         await run.run()
     assert sleeps.delays[0] >= 5, "Retry-After was not honoured"
