@@ -99,6 +99,14 @@ ASSOCIATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def wanted_properties(object_type: str, settings: HubSpotSettings) -> tuple[str, ...]:
+    """The properties read for ``object_type``: the translator's, the cross-reference
+    properties (contacts and companies) and ``extra_properties``, each once, in order."""
+    cross_references = settings.external_id_properties.values() if object_type != "deals" else ()
+    names = (*PROPERTIES[object_type], *cross_references, *settings.extra_properties)
+    return tuple(dict.fromkeys(names))
+
+
 class HubSpotSource(PollingSource[HubSpotSettings], WebhookSource[HubSpotSettings]):
     """Contacts, companies and deals from HubSpot (see the module docstring)."""
 
@@ -159,13 +167,10 @@ class HubSpotSource(PollingSource[HubSpotSettings], WebhookSource[HubSpotSetting
         if not self.search_due(stream, now):
             return
         until_ms = int((now - self.settings.settle_seconds) * 1000)
-        self._last_search[stream] = now
-        if self._changed.get(stream, until_ms + 1) <= until_ms:
-            del self._changed[stream]
         start = Cursor.decode(cursor) if cursor else None
         if start is None and self.settings.backfill_since_ms() is not None:
             start = Cursor(self.settings.backfill_since_ms() or 0)
-        properties = (*PROPERTIES[object_type], *self.settings.extra_properties)
+        properties = wanted_properties(object_type, self.settings)
         mapping = {
             "external_id_properties": dict(self.settings.external_id_properties),
             "won_stages": list(self.settings.won_stages),
@@ -186,6 +191,14 @@ class HubSpotSource(PollingSource[HubSpotSettings], WebhookSource[HubSpotSetting
                     id=str(found.get("id") or "") or None,
                 )
                 continue
+            if not isinstance(found.get("properties"), Mapping):
+                yield BadRecord(
+                    raw=orjson.dumps(found),
+                    reason=f"{object_type} {found.get('id')} has no properties object",
+                    cursor=after.encode(),
+                    id=str(found.get("id")),
+                )
+                continue
             record: Mapping[str, Any] | None = found
             if ASSOCIATIONS[object_type]:
                 record = await client.get_object(
@@ -204,6 +217,10 @@ class HubSpotSource(PollingSource[HubSpotSettings], WebhookSource[HubSpotSetting
                 data={**record, MAPPING_KEY: mapping},
                 cursor=after.encode(),
             )
+        # Only a search read to the end counts: after an error the next call searches again.
+        self._last_search[stream] = now
+        if self._changed.get(stream, until_ms + 1) <= until_ms:
+            del self._changed[stream]
 
     # -- webhooks ----------------------------------------------------------------------------
 
@@ -268,4 +285,4 @@ def _parse_time(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-__all__ = ["ASSOCIATIONS", "OBJECT_TYPES", "PROPERTIES", "HubSpotSource"]
+__all__ = ["ASSOCIATIONS", "OBJECT_TYPES", "PROPERTIES", "HubSpotSource", "wanted_properties"]
