@@ -29,7 +29,7 @@ Example (``hub.yaml``)::
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -49,6 +49,8 @@ DRIVERS = {
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
 
+#: An entity name: a lower-case identifier, as it names the raw topic.
+EntityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 Column = Annotated[str, Field(min_length=1, max_length=128, pattern=_IDENTIFIER.pattern)]
 OrderStage = Literal["placed", "confirmed", "cancelled", "ignore"]
 PaymentMethod = Literal["bank_transfer", "card", "direct_debit", "paypal", "cash", "other"]
@@ -56,6 +58,18 @@ PaymentMethod = Literal["bank_transfer", "card", "direct_debit", "paypal", "cash
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _all_problems(self) -> Self:
+        """Run every ``_problems`` of the class hierarchy; report them together."""
+        problems: list[str] = []
+        for cls in type(self).__mro__:
+            check = cls.__dict__.get("_problems")
+            if check is not None:
+                problems += check(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class AddressColumns(_Model):
@@ -79,11 +93,10 @@ class _Priced(_Model):
         description="the currency when there is no currency column (or it is empty)",
     )
 
-    @model_validator(mode="after")
-    def _one_currency(self) -> _Priced:
+    def _problems(self) -> list[str]:
         if self.currency is None and self.default_currency is None:
-            raise ValueError("give a currency column or a default_currency")
-        return self
+            return ["give a currency column or a default_currency"]
+        return []
 
 
 class _OrderSide(_Model):
@@ -101,11 +114,10 @@ class _OrderSide(_Model):
         default=None, description="column holding the customer's row id (customer_ref)"
     )
 
-    @model_validator(mode="after")
-    def _one_order_reference(self) -> _OrderSide:
+    def _problems(self) -> list[str]:
         if (self.order_number is None) == (self.order_key is None):
-            raise ValueError("give exactly one of order_number and order_key")
-        return self
+            return ["give exactly one of order_number and order_key"]
+        return []
 
 
 class CustomerMapping(_Model):
@@ -336,7 +348,7 @@ class SqlTableSettings(ConnectorSettings):
         "(PostgreSQL timestamp, MariaDB DATETIME)",
     )
     connect_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    tables: dict[str, TableSettings] = Field(
+    tables: dict[EntityName, TableSettings] = Field(
         min_length=1, description="entity name -> table; the raw topic is raw.<instance>.<entity>"
     )
 
@@ -358,14 +370,6 @@ class SqlTableSettings(ConnectorSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @field_validator("tables")
-    @classmethod
-    def _entities(cls, value: dict[str, TableSettings]) -> dict[str, TableSettings]:
-        bad = [name for name in value if not re.match(r"^[a-z][a-z0-9_]*$", name)]
-        if bad:
-            raise ValueError(f"entity names must be lower-case identifiers (topic names): {bad}")
         return value
 
 

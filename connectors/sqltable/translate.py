@@ -83,10 +83,19 @@ def register_instance(instance: str, settings: SqlTableSettings) -> None:
         _instances[instance] = settings
 
 
+_loaded: set[tuple[str, float]] = set()
+
+
 def _from_hub_config(instance: str) -> SqlTableSettings | None:
+    """Load the sqltable instances of ``hub.yaml`` (once per file version)."""
     from hub.config import load_config  # noqa: PLC0415 - only where no source runs
 
-    config = load_config(Path(os.environ.get("HUB_CONFIG", "hub.yaml")))
+    path = Path(os.environ.get("HUB_CONFIG", "hub.yaml"))
+    version = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    if version in _loaded:
+        return None
+    config = load_config(path)
+    _loaded.add(version)
     found = None
     for name, entry in config.connectors.items():
         if entry.type == TYPE_NAME:
