@@ -58,6 +58,7 @@ from connectors.odoo.domain import (
 )
 
 SERVER_VERSION = "17.0"
+REQUEST_LOG_SIZE = 10_000
 COUNTRY_NAMES = {
     "DE": "Germany",
     "AT": "Austria",
@@ -827,6 +828,8 @@ class OdooEmulator:
         """``odoo.http.dispatch_rpc``: run one call, raising :class:`OdooFault`."""
         with self._lock:
             self.requests.append({"service": service, "method": method, "args": list(args)})
+            if len(self.requests) > REQUEST_LOG_SIZE:  # a long demo run keeps the recent ones
+                del self.requests[: len(self.requests) - REQUEST_LOG_SIZE]
             if service == "common":
                 return self._common(method, args)
             if service == "object":
