@@ -1,9 +1,10 @@
 """HubSpot CRM connector: contacts, companies and deals.
 
-Two ways in, one raw shape per entity (``raw.<instance>.contact|company|deal``):
+Two ways in, one raw object shape per entity (``raw.<instance>.contact|company|deal``):
 
 * **Polling (backfill and catch-up)** through the CRM v3 search API.
-* **Webhooks v3** pushed by HubSpot to ``POST /v1/webhooks/<instance>``.
+* **Webhooks v3** pushed by HubSpot to ``POST /v1/webhooks/<instance>``, which wake the
+  search (``raw.<instance>.webhook_event`` keeps the events themselves).
 
 The documented subset this package implements (and its emulator reproduces)
 ==============================================================================
@@ -25,9 +26,9 @@ https://developers.hubspot.com/docs/api-reference/search/guide (section "Limitat
   value is a string (or ``null`` for a requested property that is not set). ``after`` is
   opaque to us but is an offset into the result list.
 * **At most 10,000 results per query**: asking for a page past the 10,000th result is
-  answered with HTTP 400. The client therefore *re-anchors*: before a page would cross the
-  cap it starts a new query filtered from the modification time of the last record it saw
-  (see :mod:`connectors.hubspot.client`).
+  answered with HTTP 400. The client never gets there: every page is a new query anchored
+  at the modification time of the last record delivered (keyset paging), and ``after`` is
+  only followed inside one anchor (see :mod:`connectors.hubspot.client`).
 * Date-time filter values are Unix milliseconds (as strings); the modification-time property
   is ``lastmodifieddate`` for contacts and ``hs_lastmodifieddate`` for companies and deals
   (the default properties each search returns; both are kept by the emulator).
@@ -84,17 +85,25 @@ https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentic
 What a webhook event becomes
 ============================
 
-Webhook events carry ids and one changed property, not the object. The webhook source
-publishes each event **as HubSpot sent it** (one raw record per event, keyed by
-``objectId``, in the same ``raw.<instance>.<entity>`` topic as the polled objects, so both
-stay in order per object). It does not fetch the object inside the request: HubSpot waits
-five seconds for the answer, a batch holds up to 100 events, and a fetch per event would
-spend the search/API quota the backfill needs. The translator turns what an event alone
-proves into canonical events (a ``lifecyclestage`` change to ``opportunity``/``customer``
-gives ``lead.converted``), and the polling source, which keeps running with a short
-``poll_interval_seconds``, publishes the full object of the same change moments later,
-from which every other event is derived. Both paths derive the same canonical event ids,
-so an event seen through both is one event downstream. See :mod:`connectors.hubspot.translate`.
+Webhook events carry ids and one changed property, not the object, so they are not enough
+for the canonical events (a ``lead.created`` needs the person's name, an
+``opportunity.won`` the amount and the customer). The source therefore does **not** fetch
+the object inside the webhook request (HubSpot waits five seconds for the answer, a batch
+holds up to 100 events, and a fetch per event would spend the API quota the search needs).
+Instead:
+
+1. each event is published as HubSpot sent it to ``raw.<instance>.webhook_event`` (keyed by
+   ``objectId``, revision ``<occurredAt>-<eventId>``): an audit trail of who changed what
+   (``changeSource``), which translates to no canonical event;
+2. the event marks its object type as changed, and the polling side of the same source
+   searches for that type as soon as the change is older than ``settle_seconds`` (HubSpot's
+   search index lags writes by seconds) instead of waiting for ``search_interval_seconds``;
+3. the search publishes the full object (with associations) to ``raw.<instance>.<entity>``,
+   and the translator derives every canonical event from that object alone.
+
+So webhooks give latency (seconds) and the search gives completeness (a lost webhook is
+caught by the next periodic search); the raw object topics always carry what the translator
+needs. See :mod:`connectors.hubspot.source` and :mod:`connectors.hubspot.translate`.
 """
 
 from __future__ import annotations

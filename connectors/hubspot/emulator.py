@@ -426,6 +426,24 @@ class HubSpotEmulator:
                 await client.aclose()
         return done
 
+    async def deliver_forever(
+        self,
+        interval: float = 0.5,
+        *,
+        batch_size: int = 100,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        """Deliver queued events every ``interval`` seconds until cancelled (demo company:
+        ``asyncio.create_task(crm.deliver_forever())`` after :meth:`set_webhook_target`)."""
+        client = http or httpx.AsyncClient(timeout=5.0)
+        try:
+            while True:
+                await self.deliver_webhooks(http=client, batch_size=batch_size)
+                await asyncio.sleep(interval)
+        finally:
+            if http is None:
+                await client.aclose()
+
     async def send_batch(
         self,
         events: Sequence[Mapping[str, Any]],
@@ -786,11 +804,13 @@ def _filter(obj: CrmObject, spec: Mapping[str, Any]) -> bool:
 
 
 class EmulatorServer:
-    """Serve an emulator on a free loopback port for the length of an ``async with``."""
+    """Serve an emulator on a loopback port (a free one unless ``port`` is given) for the
+    length of an ``async with``, or between :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, emulator: HubSpotEmulator, host: str = "127.0.0.1") -> None:
+    def __init__(self, emulator: HubSpotEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.emulator = emulator
         self.host = host
+        self.port = port
         self.base_url = ""
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -799,7 +819,7 @@ class EmulatorServer:
     async def start(self) -> str:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.port))
         self._socket = sock
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.emulator.app, log_level="warning", lifespan="off")

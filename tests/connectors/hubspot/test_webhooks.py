@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -224,3 +225,17 @@ async def test_without_a_client_secret_every_webhook_is_refused() -> None:
     }
     with pytest.raises(SignatureError):
         source.signature.verify(source.secret(), "POST", "/v1/webhooks/crm", body, headers)
+
+
+async def test_deliver_forever_sends_what_the_seed_api_queues(hub: Hub) -> None:
+    task = asyncio.create_task(hub.crm.deliver_forever(interval=0.01, http=hub.http))
+    try:
+        company = hub.crm.add_company(name="Later GmbH")
+        for _ in range(200):
+            if hub.publisher.raw():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    (_, event), *_ = hub.publisher.raw()
+    assert event.data["objectId"] == int(company)
