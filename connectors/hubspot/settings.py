@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, SecretStr, field_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 
 from connectors.kit.settings import ConnectorSettings
 from schemas.codes import CURRENCY_CODES
@@ -84,6 +84,15 @@ class HubSpotSettings(ConnectorSettings):
         if value not in CURRENCY_CODES:
             raise ValueError(f"{value!r} is not an ISO 4217 currency code")
         return value
+
+    @model_validator(mode="after")
+    def _webhooks_need_their_url(self) -> HubSpotSettings:
+        if self.client_secret is not None and not self.webhook_url:
+            raise ValueError(
+                "webhook_url is required with client_secret: HubSpot signs the full URL it "
+                "calls, so the hub must know the public one"
+            )
+        return self
 
     def backfill_since_ms(self) -> int | None:
         since: datetime | None = self.backfill_since

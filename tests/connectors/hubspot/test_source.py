@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from connectors.hubspot import CONNECTOR
 from connectors.hubspot.emulator import HubSpotEmulator
@@ -194,3 +195,16 @@ async def test_bad_or_expired_token_fails_the_instance_without_a_retry_loop(
     assert token not in str(run.status.reason)
     assert sleeps == []
     assert len(crm.requests) == 0  # refused before any request was logged as served
+
+
+def test_settings_say_what_is_wrong() -> None:
+    with pytest.raises(ValidationError, match="webhook_url is required with client_secret"):
+        CONNECTOR.parse_settings({"access_token": TOKEN, "client_secret": SECRET})
+    with pytest.raises(ValidationError) as caught:
+        CONNECTOR.parse_settings(
+            {"access_token": TOKEN, "search_page_limit": 500, "default_currency": "EURO"}
+        )
+    assert {e["loc"][0] for e in caught.value.errors()} == {"search_page_limit", "default_currency"}
+    polling_only = CONNECTOR.parse_settings({"access_token": TOKEN})
+    assert polling_only.base_url == "https://api.hubapi.com"
+    assert "pat-eu1" not in repr(polling_only)
