@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+
+from connectors.sqltable.demo import erp_tables, example_tables
 
 SERVERS = {
     "postgresql": {
@@ -63,12 +64,6 @@ def ensure_server(name: str) -> None:
     pytest.fail(f"{name} at {server['sync_url']} does not answer, even after {server['start']!r}")
 
 
-def _timestamp(dialect: str, aware: bool) -> sa.types.TypeEngine[Any]:
-    if dialect == "mysql":
-        return mysql.DATETIME(fsp=6)
-    return sa.DateTime(timezone=aware)
-
-
 @dataclass
 class Erp:
     """An ERP schema (customers, orders + lines, shipments, invoices, payments) in one db."""
@@ -81,88 +76,16 @@ class Erp:
     metadata: sa.MetaData = field(default_factory=sa.MetaData)
 
     def __post_init__(self) -> None:
-        p, md, dialect = self.prefix, self.metadata, self.engine.dialect.name
-        ts = _timestamp(dialect, self.aware)
-        money = sa.Numeric(14, 2)
-        self.customers = sa.Table(
-            f"{p}_customers",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("customer_no", sa.String(20)),
-            sa.Column("company_name", sa.String(200)),
-            sa.Column("email", sa.String(200)),
-            sa.Column("phone", sa.String(40)),
-            sa.Column("website", sa.String(200)),
-            sa.Column("vat_no", sa.String(30)),
-            sa.Column("street", sa.String(200)),
-            sa.Column("zip", sa.String(20)),
-            sa.Column("city", sa.String(100)),
-            sa.Column("country", sa.String(2)),
-            sa.Column("created_at", ts),
-            sa.Column("updated_at", ts),
+        tables = erp_tables(
+            self.metadata, self.prefix, dialect=self.engine.dialect.name, aware=self.aware
         )
-        self.orders = sa.Table(
-            f"{p}_orders",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("order_no", sa.String(20)),
-            sa.Column("customer_id", sa.Integer),
-            sa.Column("status", sa.String(20)),
-            sa.Column("currency", sa.String(3)),
-            sa.Column("total", money),
-            sa.Column("tax", money),
-            sa.Column("ordered_at", ts),
-            sa.Column("confirmed_at", ts),
-            sa.Column("updated_at", ts),
-        )
-        self.lines = sa.Table(
-            f"{p}_order_lines",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("order_id", sa.Integer),
-            sa.Column("pos", sa.Integer),
-            sa.Column("sku", sa.String(40)),
-            sa.Column("name", sa.String(200)),
-            sa.Column("qty", sa.Numeric(12, 3)),
-            sa.Column("price", money),
-        )
-        self.shipments = sa.Table(
-            f"{p}_shipments",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("order_no", sa.String(20)),
-            sa.Column("carrier", sa.String(40)),
-            sa.Column("tracking", sa.String(60)),
-            sa.Column("shipped_at", ts),
-            sa.Column("delivered_at", ts),
-            sa.Column("updated_at", ts),
-        )
-        self.invoices = sa.Table(
-            f"{p}_invoices",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("invoice_no", sa.String(30)),
-            sa.Column("order_no", sa.String(20)),
-            sa.Column("customer_id", sa.Integer),
-            sa.Column("currency", sa.String(3)),
-            sa.Column("total", money),
-            sa.Column("issued_at", ts),
-            sa.Column("due_date", sa.Date),
-            sa.Column("updated_at", ts),
-        )
-        # A legacy table keeping amounts as text, as some in-house ERPs do.
-        self.payments = sa.Table(
-            f"{p}_payments",
-            md,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("order_no", sa.String(20)),
-            sa.Column("invoice_no", sa.String(30)),
-            sa.Column("amount", sa.String(32)),
-            sa.Column("currency", sa.String(3)),
-            sa.Column("method", sa.String(20)),
-            sa.Column("received_at", ts),
-            sa.Column("updated_at", ts),
-        )
+        self.tables = tables
+        self.customers = tables.customers
+        self.orders = tables.orders
+        self.lines = tables.lines
+        self.shipments = tables.shipments
+        self.invoices = tables.invoices
+        self.payments = tables.payments
 
     def create(self) -> None:
         self.metadata.create_all(self.engine)
@@ -179,9 +102,6 @@ class Erp:
         with self.engine.begin() as conn:
             conn.execute(table.insert(), [dict(r) for r in rows])
 
-    def table_name(self, table: sa.Table) -> str:
-        return table.name
-
     def settings(self, tables: Mapping[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
         """Settings of an instance reading this schema (all five tables unless given)."""
         values: dict[str, Any] = {
@@ -194,113 +114,16 @@ class Erp:
         return values
 
     def all_tables(self) -> dict[str, Any]:
-        return {
-            "customers": self.customer_table(),
-            "orders": self.order_table(),
-            "shipments": {
-                "table": self.shipments.name,
-                "id_column": "id",
-                "timestamp_column": "updated_at",
-                "mapping": {
-                    "kind": "shipment",
-                    "order_number": "order_no",
-                    "carrier": "carrier",
-                    "tracking_number": "tracking",
-                    "dispatched_at": "shipped_at",
-                    "delivered_at": "delivered_at",
-                },
-            },
-            "invoices": {
-                "table": self.invoices.name,
-                "id_column": "id",
-                "timestamp_column": "updated_at",
-                "mapping": {
-                    "kind": "invoice",
-                    "number": "invoice_no",
-                    "order_number": "order_no",
-                    "customer": "customer_id",
-                    "currency": "currency",
-                    "total": "total",
-                    "issued_at": "issued_at",
-                    "due_date": "due_date",
-                },
-            },
-            "payments": self.payment_table(),
-        }
+        return example_tables(self.tables)
 
     def customer_table(self) -> dict[str, Any]:
-        return {
-            "table": self.customers.name,
-            "id_column": "id",
-            "timestamp_column": "updated_at",
-            "mapping": {
-                "kind": "customer",
-                "name": "company_name",
-                "emails": ["email"],
-                "phones": ["phone"],
-                "domain": "website",
-                "vat_id": "vat_no",
-                "external_ids": {"erp_customer_number": "customer_no"},
-                "address": {
-                    "street": "street",
-                    "postal_code": "zip",
-                    "city": "city",
-                    "country": "country",
-                },
-                "created_at": "created_at",
-            },
-        }
+        return example_tables(self.tables)["customers"]
 
     def order_table(self) -> dict[str, Any]:
-        return {
-            "table": self.orders.name,
-            "id_column": "id",
-            "timestamp_column": "updated_at",
-            "mapping": {
-                "kind": "order",
-                "number": "order_no",
-                "customer": "customer_id",
-                "status": "status",
-                "status_values": {
-                    "quote": "ignore",
-                    "open": "placed",
-                    "confirmed": "confirmed",
-                    "cancelled": "cancelled",
-                },
-                "placed_at": "ordered_at",
-                "confirmed_at": "confirmed_at",
-                "currency": "currency",
-                "total": "total",
-                "tax_total": "tax",
-                "lines": {
-                    "table": self.lines.name,
-                    "order_column": "order_id",
-                    "id_column": "id",
-                    "position": "pos",
-                    "sku": "sku",
-                    "description": "name",
-                    "quantity": "qty",
-                    "unit_price": "price",
-                },
-            },
-        }
+        return example_tables(self.tables)["orders"]
 
     def payment_table(self) -> dict[str, Any]:
-        return {
-            "table": self.payments.name,
-            "id_column": "id",
-            "timestamp_column": "updated_at",
-            "mapping": {
-                "kind": "payment",
-                "order_number": "order_no",
-                "invoice_number": "invoice_no",
-                "amount": "amount",
-                "currency": "currency",
-                "method": "method",
-                "method_values": {"SEPA": "bank_transfer", "CARD": "card"},
-                "received_at": "received_at",
-            },
-        }
+        return example_tables(self.tables)["payments"]
 
 
 @pytest.fixture(scope="session")

@@ -8,60 +8,24 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from pydantic import ValidationError
 
 from connectors.kit.errors import UntranslatableRecord
 from connectors.sqltable import CONNECTOR
+from connectors.sqltable.demo import erp_tables, example_tables
 from connectors.sqltable.settings import SqlTableSettings, TableSettings
 from connectors.sqltable.translate import check_row, register_instance, translate
 from connectors.testing import raw_fixture_event
 from schemas.envelope import Envelope
 from schemas.registry import validate_event
-from tests.connectors.sqltable.conftest import Erp
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw"
 INSTANCE = "erp_unit"
 
 
 def _settings(**tables: Any) -> dict[str, Any]:
-    erp = Erp.__new__(Erp)  # only the mapping builders: no database
-    erp.customers = type("T", (), {"name": "customers"})()  # type: ignore[assignment]
-    erp.orders = type("T", (), {"name": "orders"})()  # type: ignore[assignment]
-    erp.lines = type("T", (), {"name": "order_lines"})()  # type: ignore[assignment]
-    erp.payments = type("T", (), {"name": "payments"})()  # type: ignore[assignment]
-    defaults = {
-        "customers": erp.customer_table(),
-        "orders": erp.order_table(),
-        "payments": erp.payment_table(),
-        "shipments": {
-            "table": "shipments",
-            "id_column": "id",
-            "timestamp_column": "updated_at",
-            "mapping": {
-                "kind": "shipment",
-                "order_number": "order_no",
-                "carrier": "carrier",
-                "tracking_number": "tracking",
-                "dispatched_at": "shipped_at",
-                "delivered_at": "delivered_at",
-            },
-        },
-        "invoices": {
-            "table": "invoices",
-            "id_column": "id",
-            "timestamp_column": "updated_at",
-            "mapping": {
-                "kind": "invoice",
-                "number": "invoice_no",
-                "order_number": "order_no",
-                "customer": "customer_id",
-                "currency": "currency",
-                "total": "total",
-                "issued_at": "issued_at",
-                "due_date": "due_date",
-            },
-        },
-    }
+    defaults = example_tables(erp_tables(sa.MetaData(), prefix=""))
     defaults.update(tables)
     return {"url": "postgresql://reader@db:5432/erp", "tables": defaults}
 
