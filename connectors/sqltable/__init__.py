@@ -74,6 +74,11 @@ Time zones: columns with a zone (``timestamptz``) are compared as they are; colu
 ISO 8601 times, exact decimals as strings, and, for order tables with ``lines``, the order's
 line rows under ``"lines"``.
 
+SQLite has no date-time type: its timestamps are text compared as text, so they must all be
+written in one fixed-width format, SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff`` (as
+:mod:`connectors.sqltable.demo` writes them). It serves the demo; production ERPs run on
+PostgreSQL or MariaDB.
+
 Drivers: SQLAlchemy Core 2.0 on asyncio (reflection checks every configured column at
 start-up, quoting and binding are the dialect's), psycopg 3 for PostgreSQL, aiomysql for
 MariaDB/MySQL, aiosqlite for SQLite (demo). Authentication failures, unknown databases,
