@@ -153,7 +153,7 @@ def test_prometheus_scrapes_latency_and_sla_metrics_from_hub_up_demo(tmp_path: P
     prometheus = start_prometheus(tmp_path, hub.port)
     try:
         hub.wait_for(lambda: hub.status("/readyz") == 200, 40, "readyz 200")
-        latency = prometheus.wait_for("sum(hub_end_to_end_latency_seconds_count) > 0", 60)
+        latency = prometheus.wait_for("sum(hub_end_to_end_latency_seconds_count) > 0", 45)
         assert _values(latency)[0] > 0
         p95 = prometheus.wait_for(
             "histogram_quantile(0.95, sum by (le) "
