@@ -55,16 +55,32 @@ class ConnectorHost:
         return runner
 
     async def run(self) -> None:
-        """Load the cursors, then run every enabled instance until cancelled."""
-        if isinstance(self.checkpoints, KafkaCheckpoints):
-            await self.checkpoints.load()
-        runners = [r for name, r in self.runners.items() if self.enabled[name]]
-        if not runners:
+        """Accept webhooks, load the cursors, then poll every enabled instance until cancelled."""
+        enabled = [r for name, r in self.runners.items() if self.enabled[name]]
+        webhooks = [r for r in enabled if isinstance(r.source, WebhookSource)]
+        polling = [r for r in enabled if not isinstance(r.source, WebhookSource)]
+        for runner in webhooks:
+            await runner.run()  # returns at once: the state becomes running
+        if not polling:
             return
-        log.info("connectors starting", extra={"connectors": [r.instance for r in runners]})
-        await asyncio.gather(*(runner.run() for runner in runners))
-        # webhook instances return at once (state running); keep the task alive for them
-        await asyncio.Event().wait()
+        await self._load_checkpoints()
+        log.info("connectors starting", extra={"connectors": [r.instance for r in polling]})
+        await asyncio.gather(*(runner.run() for runner in polling))
+
+    async def _load_checkpoints(self) -> None:
+        """Read ``hub.checkpoints`` to its end, retrying while the cluster does not answer."""
+        if not isinstance(self.checkpoints, KafkaCheckpoints):
+            return
+        delay = 1.0
+        while True:
+            try:
+                await self.checkpoints.load()
+            except Exception:
+                log.exception("loading connector checkpoints failed; retrying in %.0fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            else:
+                return
 
     def statuses(self) -> list[dict[str, Any]]:
         return [runner.status.as_json() for runner in self.runners.values()]

@@ -322,14 +322,13 @@ class InstanceRunner:
         if not isinstance(self.source, PollingSource):
             self.set_state("running")
             return
-        try:
-            await self.source.open()
-        except FatalError as exc:
-            self._fail(exc)
-            return
+        opened = False
         try:
             while True:
                 try:
+                    if not opened:
+                        await self.source.open()
+                        opened = True
                     if self.status.state != "backing_off":
                         self.set_state("running")
                     await self.poll_once()
@@ -338,30 +337,34 @@ class InstanceRunner:
                 except FatalError as exc:
                     self._fail(exc)
                     return
-                except Exception as exc:
-                    retry_after = exc.retry_after if isinstance(exc, RetriableError) else None
-                    delay = self.backoff.next_delay(retry_after)
-                    reason = f"{type(exc).__name__}: {exc}"
-                    self.set_state("backing_off", reason)
-                    self.status.retry_in_seconds = round(delay, 3)
-                    log.warning(
-                        "connector %s backing off %.1fs: %s",
-                        self.instance,
-                        delay,
-                        reason,
-                        exc_info=not isinstance(exc, RetriableError),
-                        extra={"connector": self.instance},
-                    )
-                    await self._sleep(delay)
+                except Exception as exc:  # noqa: BLE001 - retried, logged in _back_off
+                    await self._back_off(exc)
                     continue
                 self.backoff.reset()
                 self.set_state("running")
                 await self._sleep(self.settings.poll_interval_seconds)
         finally:
-            if self.status.state not in ("failed",):
+            if self.status.state != "failed":
                 self.set_state("stopped")
-            with contextlib.suppress(Exception):
-                await self.source.close()
+            if opened:
+                with contextlib.suppress(Exception):
+                    await self.source.close()
+
+    async def _back_off(self, exc: Exception) -> None:
+        retry_after = exc.retry_after if isinstance(exc, RetriableError) else None
+        delay = self.backoff.next_delay(retry_after)
+        reason = f"{type(exc).__name__}: {exc}"
+        self.set_state("backing_off", reason)
+        self.status.retry_in_seconds = round(delay, 3)
+        log.warning(
+            "connector %s backing off %.1fs: %s",
+            self.instance,
+            delay,
+            reason,
+            exc_info=not isinstance(exc, RetriableError),
+            extra={"connector": self.instance},
+        )
+        await self._sleep(delay)
 
     def _fail(self, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 import pytest
@@ -182,3 +183,31 @@ def test_backoff_grows_exponentially_with_jitter_and_is_bounded() -> None:
     assert backoff.next_delay(retry_after=3600) == 30.0, "never longer than the maximum"
     backoff.reset()
     assert backoff.next_delay() <= 1.0
+
+
+async def test_a_source_that_cannot_open_backs_off_or_fails_cleanly() -> None:
+    class Flaky(ScriptedSource):
+        opens = 0
+
+        async def open(self) -> None:
+            type(self).opens += 1
+            if type(self).opens == 1:
+                raise RetriableError("connection refused")
+
+    class Locked(ScriptedSource):
+        async def open(self) -> None:
+            raise FatalError("403 Forbidden: the token lacks the tickets scope")
+
+    for source, expected in ((Flaky, "stopped"), (Locked, "failed")):
+        r = runner(MemoryPublisher(), MemoryCheckpoints(), count=2)
+        r.source = source(r.settings, r.source.context)
+        task = asyncio.create_task(r.run())
+        for _ in range(30):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert r.status.state == expected, r.status
+    assert Flaky.opens == 2, "opened again after backing off"
+    assert r.status.reason is not None
+    assert "tickets scope" in r.status.reason
