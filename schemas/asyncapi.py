@@ -65,9 +65,10 @@ def _headers_schema() -> dict[str, Any]:
     }
 
 
-def message_name(event_type: str) -> str:
-    """Component key of a canonical message, e.g. ``order.placed``."""
-    return event_type
+def message_name(event_type: str, *, department: bool = False) -> str:
+    """Component key of a canonical message (``order.placed``) or of its department view
+    (``department_view.order.placed``)."""
+    return f"department_view.{event_type}" if department else event_type
 
 
 def _message(model: type[CanonicalModel]) -> dict[str, Any]:
@@ -106,6 +107,30 @@ def _message(model: type[CanonicalModel]) -> dict[str, Any]:
     }
 
 
+def _department_message(model: type[CanonicalModel]) -> dict[str, Any]:
+    """A canonical message as a department topic carries it: its field policy applied.
+
+    Fields above the department's clearance are dropped, masked or hashed, so the payload
+    is the canonical payload with fewer (or masked) fields, not a valid canonical payload.
+    """
+    canonical = _message(model)
+    payload = {
+        "type": "object",
+        "description": (
+            f"The {model.event_type} v{model.version} payload (schema "
+            f"{model.__name__}) with the department's field policy applied: fields above "
+            "its clearance, or personal data it may not see, are dropped, masked ('***') "
+            "or replaced by a keyed hash, as the routing policy says."
+        ),
+        "x-canonical-schema": _REF.format(model=model.__name__),
+    }
+    return {
+        **{k: v for k, v in canonical.items() if k != "examples"},
+        "title": f"{model.event_type} v{model.version} (department view)",
+        "payload": payload,
+    }
+
+
 def _example_time(example: CanonicalModel) -> datetime:
     """The example's first timestamp: the moment its event happened."""
     for value in example.__dict__.values():
@@ -138,6 +163,7 @@ def add_canonical_channels(
     messages = components.setdefault("messages", {})
     for model in models:
         messages[message_name(model.event_type)] = _message(model)
+        messages[message_name(model.event_type, department=True)] = _department_message(model)
 
     topics: dict[str, tuple[str, list[str]]] = {
         topic: (key, _types_for(topic, registry.event_types())) for topic, key in _HUB_KEYS.items()
@@ -148,10 +174,11 @@ def add_canonical_channels(
     channels = document.setdefault("channels", {})
     operations = document.setdefault("operations", {})
     for topic, (key, types) in topics.items():
+        view = topic.startswith("dept.")
         description = (
             f"Canonical events the {topic.removeprefix('dept.')} department may see, its "
             "field policy applied (fields above its clearance are dropped or masked)."
-            if topic.startswith("dept.")
+            if view
             else f"Canonical events, keyed by {key}."
         )
         channel: dict[str, Any] = {
@@ -159,8 +186,8 @@ def add_canonical_channels(
             "title": topic,
             "description": description,
             "messages": {
-                message_name(t).replace(".", "_"): {
-                    "$ref": f"#/components/messages/{message_name(t)}"
+                t.replace(".", "_"): {
+                    "$ref": f"#/components/messages/{message_name(t, department=view)}"
                 }
                 for t in types
             },
@@ -174,10 +201,7 @@ def add_canonical_channels(
             "action": "send",
             "channel": {"$ref": channel_ref},
             "summary": f"The hub publishes {topic}",
-            "messages": [
-                {"$ref": f"{channel_ref}/messages/{message_name(t).replace('.', '_')}"}
-                for t in types
-            ],
+            "messages": [{"$ref": f"{channel_ref}/messages/{t.replace('.', '_')}"} for t in types],
         }
     return document
 

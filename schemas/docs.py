@@ -28,6 +28,19 @@ Every field carries a classification (`public` < `internal` < `confidential` <
 holds it; the tables show the effective label. Department field policies are decided from
 these labels (see docs/routing.md). JSON Schemas: `hub schemas export DIR`; compatibility
 gate: `hub schemas check` against `schemas/snapshots/`.
+
+## Changing a schema
+
+- Add an optional field (with a default) and classify it with `classified(...)`: a
+  compatible change. Run `hub schemas snapshot` (records it in the version's snapshot) and
+  `hub docs schemas`, and commit both.
+- Remove or rename a field, add a required one, narrow a type or bound, drop an enum value
+  or lower a classification: a breaking change, and `make test` fails naming the type and
+  field. Bump the model's `version`, keep the old model registered if producers still write
+  it (as `CustomerCreatedV1` is), add an `@upcaster(type, old_version)` that turns old data
+  into the new shape, then `hub schemas snapshot` and `hub docs schemas`. Readers always get
+  the current model: `parse_data` and `validate_event` upcast on read.
+- `hub schemas labels TYPE` prints the effective label of every field.
 """
 
 

@@ -90,6 +90,10 @@ def test_asyncapi_document_has_every_channel_and_message(asyncapi: dict[str, Any
     assert "order.placed" in orders
     assert "sla.breached" in orders
     assert "ticket.opened" not in orders
+    finance = {m["$ref"] for m in channels["dept.finance"]["messages"].values()}
+    assert "#/components/messages/department_view.payment.received" in finance
+    view = messages["department_view.payment.received"]
+    assert "field policy applied" in view["payload"]["description"]
     for ref in _refs(asyncapi):
         _resolve(asyncapi, ref)
 
