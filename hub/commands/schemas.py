@@ -74,7 +74,9 @@ def check_command(
                 typer.echo(f"new: {name} has no snapshot yet ('hub schemas snapshot' records it)")
     if report.errors or report.changed:
         raise typer.Exit(1)
-    typer.echo(f"schemas compatible: {report.checked} type versions checked against {snapshots}")
+    where = snapshots.resolve()
+    shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
+    typer.echo(f"schemas compatible: {report.checked} type versions checked against {shown}")
 
 
 @app.command("snapshot")

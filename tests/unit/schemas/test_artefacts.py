@@ -32,7 +32,8 @@ def asyncapi() -> dict[str, Any]:
 
 def test_export_writes_a_valid_schema_and_example_per_type_and_version(tmp_path: Path) -> None:
     written = export_schemas(tmp_path)
-    assert len(written) == len(list(REGISTRY.models())) == 21
+    assert len(written) == len(list(REGISTRY.models()))
+    assert len(written) > len(event_types())  # customer.created has two versions
     for path in written:
         schema = orjson.loads(path.read_bytes())
         Draft202012Validator.check_schema(schema)
@@ -132,7 +133,7 @@ def test_cli_export_and_asyncapi(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["schemas", "export", str(tmp_path / "json")])
     assert result.exit_code == 0, result.output
-    assert "wrote 21 JSON Schemas" in result.output
+    assert f"wrote {len(list(REGISTRY.models()))} JSON Schemas" in result.output
     result = runner.invoke(cli, ["docs", "asyncapi", "-o", str(tmp_path / "asyncapi.json")])
     assert result.exit_code == 0, result.output
     assert orjson.loads((tmp_path / "asyncapi.json").read_bytes())["asyncapi"] == "3.0.0"
