@@ -47,12 +47,14 @@ def type_rank(event_type: str) -> int:
 
 
 def time_key(moment: datetime) -> str:
-    """Fixed-width UTC text: sorts like the instant on every database."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``): sorts like the instant on
+    every database."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time_key(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 class NotATimelineEvent(ValueError):  # noqa: N818 - reads as a reason

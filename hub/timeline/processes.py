@@ -142,7 +142,8 @@ def stage_process(
     if current is None:
         current = next((s for s in flow if s.name in reached), terminal)
     assert current is not None  # something was reached  # noqa: S101
-    index = flow.index(current) if current in flow else len(flow)
+    flow_names = [s.name for s in flow]
+    index = flow_names.index(current.name) if current.name in flow_names else len(flow)
     pending = [s for s in flow[index + 1 :] if s.name not in reached]
     expected = next((s for s in pending if not s.optional), None)
     if terminal is not None:

@@ -15,6 +15,7 @@ end in the same rows.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -124,6 +125,7 @@ class DueClock:
 _EVENT_COLUMNS = (
     "ce_id, sort_time, type, source, subject, order_id, customer_id, ticket_id, attributes, data"
 )
+_LIGHT_COLUMNS = "ce_id, sort_time, type, order_id, customer_id, ticket_id"
 _INSERT_EVENT = text(
     "INSERT INTO timeline_events (ce_id, sort_time, type_rank, type, source, subject, order_id,"
     " customer_id, ticket_id, attributes, data) VALUES (:ce_id, :sort_time, :type_rank, :type,"
@@ -165,10 +167,22 @@ def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
         yield list(items[start : start + _CHUNK])
 
 
-def _in(column: str, values: Sequence[str], prefix: str = "v") -> tuple[str, dict[str, str]]:
-    names = [f"{prefix}{i}" for i in range(len(values))]
-    clause = f"{column} IN ({', '.join(':' + n for n in names)})"
-    return clause, dict(zip(names, values, strict=True))
+def _in(column: str, values: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """``column IN :ids`` with an expanding parameter (one cached statement per shape)."""
+    return f"{column} IN :ids", {"ids": list(values)}
+
+
+def _sql(statement: str) -> TextClause:
+    """A statement whose ``:ids`` parameter is an expanding IN list."""
+    return _text_cached(statement)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_cached(statement: str) -> TextClause:
+    clause = text(statement)
+    if ":ids" in statement:
+        clause = clause.bindparams(bindparam("ids", expanding=True))
+    return clause
 
 
 def _event_from_row(row: Any) -> TimelineEvent:
@@ -184,6 +198,19 @@ def _event_from_row(row: Any) -> TimelineEvent:
         customer_id=row.customer_id,
         ticket_id=row.ticket_id,
         attributes=tuple((k, v) for k, v in orjson.loads(row.attributes)),
+    )
+
+
+def _light_event_from_row(row: Any) -> TimelineEvent:
+    return TimelineEvent(
+        id=row.ce_id,
+        type=row.type,
+        time=parse_time_key(row.sort_time),
+        source="",
+        data={},
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        ticket_id=row.ticket_id,
     )
 
 
@@ -322,7 +349,7 @@ class TimelineStore:
                 continue
             name, definition = by_aggregate[kind]
             old = self._states(conn, kind, ids)
-            grouped = self._events_by(conn, f"{kind}_id", ids)
+            grouped = self._events_by(conn, f"{kind}_id", ids, light=True)
             states: list[dict[str, Any]] = []
             clocks: list[dict[str, Any]] = []
             for agg_id in ids:
@@ -397,7 +424,7 @@ class TimelineStore:
         for chunk in _chunks(ids):
             clause, params = _in("agg_id", chunk)
             conn.execute(
-                text(f"DELETE FROM timeline_clocks WHERE kind = :kind AND {clause}"),  # noqa: S608
+                _sql(f"DELETE FROM timeline_clocks WHERE kind = :kind AND {clause}"),  # noqa: S608
                 {"kind": kind, **params},
             )
         if clocks:
@@ -410,14 +437,17 @@ class TimelineStore:
         for chunk in _chunks(merged_away):
             clause, params = _in("agg_id", chunk)
             conn.execute(
-                text(f"DELETE FROM timeline_state WHERE kind = 'customer' AND {clause}"),  # noqa: S608
+                _sql(f"DELETE FROM timeline_state WHERE kind = 'customer' AND {clause}"),  # noqa: S608
                 params,
             )
         states = []
         definition = self.processes.customer_lifecycle
+        members = self._members_many(conn, survivors)
+        grouped = self._events_by(
+            conn, "customer_id", sorted(set().union(*members.values())), light=True
+        )
         for survivor in survivors:
-            ids = sorted(self._members(conn, survivor))
-            grouped = self._events_by(conn, "customer_id", ids)
+            ids = sorted(members[survivor])
             events = ordered(e for i in ids for e in grouped.get(i, []))
             if not events:
                 continue
@@ -456,7 +486,7 @@ class TimelineStore:
             for chunk in _chunks(frontier):
                 clause, params = _in("merged_id", chunk)
                 for row in conn.execute(
-                    text(f"SELECT merged_id, survivor_id FROM timeline_merges WHERE {clause}"),  # noqa: S608
+                    _sql(f"SELECT merged_id, survivor_id FROM timeline_merges WHERE {clause}"),  # noqa: S608
                     params,
                 ):
                     survivor_of[row.merged_id] = row.survivor_id
@@ -471,25 +501,36 @@ class TimelineStore:
             out[start] = min(path[path.index(nxt) :]) if nxt is not None else current
         return out
 
-    def _members(self, conn: Connection, survivor: str) -> set[str]:
-        """The survivor and every id merged into it, directly or through another."""
-        members, frontier = {survivor}, [survivor]
+    def _members_many(self, conn: Connection, survivors: Sequence[str]) -> dict[str, set[str]]:
+        """Each survivor with every id merged into it, directly or through another."""
+        owner = {s: s for s in survivors}  # id -> the survivor whose group it joined
+        members: dict[str, set[str]] = {s: {s} for s in survivors}
+        frontier = sorted(owner)
         for _ in range(_MAX_MERGE_HOPS):
             if not frontier:
                 break
-            found = []
+            found: list[tuple[str, str]] = []
             for chunk in _chunks(frontier):
                 clause, params = _in("survivor_id", chunk)
                 found += [
-                    row.merged_id
+                    (row.merged_id, row.survivor_id)
                     for row in conn.execute(
-                        text(f"SELECT merged_id FROM timeline_merges WHERE {clause}"),  # noqa: S608
+                        _sql(
+                            f"SELECT merged_id, survivor_id FROM timeline_merges WHERE {clause}"  # noqa: S608
+                        ),
                         params,
                     )
                 ]
-            frontier = [m for m in found if m not in members]
-            members.update(frontier)
+            frontier = []
+            for merged, survivor in found:
+                if merged not in owner:
+                    owner[merged] = owner[survivor]
+                    members[owner[survivor]].add(merged)
+                    frontier.append(merged)
         return members
+
+    def _members(self, conn: Connection, survivor: str) -> set[str]:
+        return self._members_many(conn, [survivor])[survivor]
 
     def golden_id(self, customer_id: str) -> str:
         with self.engine.connect() as conn:
@@ -498,20 +539,24 @@ class TimelineStore:
     # -- reading ----------------------------------------------------------------------
 
     def _events_by(
-        self, conn: Connection, column: str, ids: Sequence[str]
+        self, conn: Connection, column: str, ids: Sequence[str], *, light: bool = False
     ) -> dict[str, list[TimelineEvent]]:
+        """Events per id in timeline order; ``light`` leaves out data and attributes (all
+        that recomputing state needs is type, time and the aggregate ids)."""
         grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
+        columns = _LIGHT_COLUMNS if light else _EVENT_COLUMNS
+        convert = _light_event_from_row if light else _event_from_row
         for chunk in _chunks(ids):
             clause, params = _in(column, chunk)
             rows = conn.execute(
-                text(
-                    f"SELECT {_EVENT_COLUMNS} FROM timeline_events WHERE {clause}"  # noqa: S608
+                _sql(
+                    f"SELECT {columns} FROM timeline_events WHERE {clause}"  # noqa: S608
                     f" ORDER BY {column}, sort_time, type_rank, ce_id"
                 ),
                 params,
             )
             for row in rows:
-                grouped[getattr(row, column)].append(_event_from_row(row))
+                grouped[getattr(row, column)].append(convert(row))
         return grouped
 
     def _states(
@@ -521,7 +566,7 @@ class TimelineStore:
         for chunk in _chunks(ids):
             clause, params = _in("agg_id", chunk)
             for row in conn.execute(
-                text(f"SELECT agg_id, state FROM timeline_state WHERE kind = :kind AND {clause}"),  # noqa: S608
+                _sql(f"SELECT agg_id, state FROM timeline_state WHERE kind = :kind AND {clause}"),  # noqa: S608
                 {"kind": kind, **params},
             ):
                 out[row.agg_id] = orjson.loads(row.state)
@@ -532,7 +577,7 @@ class TimelineStore:
         for chunk in _chunks(ids):
             clause, params = _in(f"c.{column}", chunk)
             rows = conn.execute(
-                text(
+                _sql(
                     "SELECT c.kind, c.agg_id, c.clock, b.event_id, b.emitted_at"  # noqa: S608
                     " FROM timeline_clocks c LEFT JOIN timeline_breaches b"
                     " ON b.kind = c.kind AND b.agg_id = c.agg_id AND b.rule = c.rule"
