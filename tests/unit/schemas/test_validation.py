@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import Money, OrderPlaced, SchemaError, parse_data
+from schemas import (
+    Envelope,
+    Money,
+    OrderPlaced,
+    SchemaError,
+    canonical_event,
+    model_for,
+    parse_data,
+    validate_event,
+)
 from schemas.codes import CURRENCY_CODES
 
 
@@ -121,3 +131,49 @@ def test_quantities_round_trip_exactly_or_are_rejected(quantity: Decimal) -> Non
     assert parsed.lines[0].quantity == quantity  # type: ignore[attr-defined]
     again = parse_data("order.placed", 1, parsed.model_dump_json().encode())
     assert again == parsed
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change", "path"),
+    [
+        ("ticket.opened", {"priority": "critical"}, "priority"),
+        ("ticket.updated", {"status": "archived"}, "status"),
+        ("sla.breached", {"deadline": "2026-11-25T10:00:00"}, "deadline"),
+        ("payment.received", {"amount": {"amount": "5", "currency": "eur"}}, "amount.currency"),
+        ("payment.received", {"payer_iban": "DE89 3704"}, "payer_iban"),
+        ("return.requested", {"lines": [{"sku": "A", "quantity": "-2"}]}, "lines.0.quantity"),
+        ("return.requested", {"lines": []}, "lines"),
+        (
+            "shipment.dispatched",
+            {"shipping_address": {"street": "x", "city": "y", "country": "XX"}},
+            "shipping_address.country",
+        ),
+        ("customer.created", {"emails": ["no-at-sign"]}, "emails.0"),
+        ("invoice.issued", {"due_date": "2026-13-01"}, "due_date"),
+    ],
+)
+def test_invalid_data_of_other_types_names_the_field(
+    event_type: str, change: dict[str, Any], path: str
+) -> None:
+    model = model_for(event_type)
+    data = {**model.example().model_dump(mode="json"), **change}
+    with pytest.raises(SchemaError) as caught:
+        parse_data(event_type, model.version, data)
+    assert [p for p, _ in caught.value.errors] == [path]
+    assert f"{event_type} v{model.version}: {path}" in str(caught.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.timezones(),
+    )
+)
+def test_any_aware_time_survives_the_envelope(moment: datetime) -> None:
+    order = OrderPlaced.example().model_copy(update={"placed_at": moment})
+    event = canonical_event(order, source="/s", id_parts=("1",), time=moment)
+    record = event.to_kafka()
+    read = validate_event(Envelope.from_kafka(key=None, value=record.value, headers=record.headers))
+    assert read.placed_at == moment  # type: ignore[attr-defined]
