@@ -147,7 +147,13 @@ class Registry:
                 raise SchemaError(
                     f"{event_type} v{step} cannot be read: no upcaster to v{step + 1}"
                 )
-            data = func(data)
+            try:
+                data = func(data)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise SchemaError(
+                    f"{event_type} v{step}: upcasting to v{step + 1} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         return data
 
     def parse_data(

@@ -143,6 +143,8 @@ def test_upcasters_chain_through_every_version() -> None:
     def same(data: dict[str, Any]) -> dict[str, Any]:
         return data
 
+    with pytest.raises(SchemaError, match=r"test.thing v1: upcasting to v2 failed: KeyError"):
+        registry.parse_data("test.thing", 1, {"nom": "Ada"})
     parsed = registry.parse_data("test.thing", 1, b'{"name": "Ada Lovelace"}')
     assert parsed == _V3(first="Ada", last="Lovelace")
     assert registry.current_version("test.thing") == 3
