@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 
+from connectors.kit.checkpoints import Checkpoint, KafkaCheckpoints
 from connectors.kit.registry import connector_types
 from connectors.kit.scaffold import ScaffoldError, generate
 from connectors.kit.settings import masked
 from hub.config import ConfigError, HubConfig, load_config
+from hub.runtime.settings import KafkaSettings
+from hub.topics import CHECKPOINTS
+from schemas.envelope import KafkaRecord
 
 app = typer.Typer(help="Connector types and instances.", no_args_is_help=True)
 
@@ -78,6 +84,7 @@ def list_connectors(
     if not types:
         typer.echo("  (none)")
     config = _load_config()
+    cursors = _stored_cursors()
     typer.echo("\nConfigured instances (hub.yaml; --url URL shows live state):")
     if not config.connectors:
         typer.echo("  (none)")
@@ -86,3 +93,25 @@ def list_connectors(
         state = "configured" if instance.enabled else "disabled"
         shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k in instance.settings)
         typer.echo(f"  {name:<18} {instance.type:<12} {state:<11} {shown}")
+        for _, checkpoint in sorted(cursors.items()):
+            if checkpoint.instance == name:
+                typer.echo(f"      cursor {checkpoint.stream}: {checkpoint.cursor}")
+
+
+def _stored_cursors() -> dict[str, Checkpoint]:
+    """Cursors on ``hub.checkpoints`` when ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster."""
+    kafka = KafkaSettings()
+    if not kafka.bootstrap_servers:
+        return {}
+    options = {"bootstrap_servers": kafka.bootstrap_servers, **kafka.client_options()}
+    store = KafkaCheckpoints(_NoPublisher(), options, CHECKPOINTS)
+    try:
+        return asyncio.run(store.load(timeout=15))
+    except Exception as exc:  # noqa: BLE001 - the list still shows hub.yaml
+        typer.secho(f"(cursors unavailable: {type(exc).__name__}: {exc})", err=True)
+        return {}
+
+
+class _NoPublisher:
+    async def send(self, topic: str, record: KafkaRecord) -> Awaitable[Any]:
+        raise RuntimeError("hub connector list only reads checkpoints")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -98,6 +99,26 @@ def test_hub_up_runs_a_configured_connector(
     )
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"^shop\s+jsonl\s+running\s+customer=", listed.stdout, re.M), listed.stdout
+
+    bootstrap = re.search(r"Kafka\s+(\S+)", "".join(hub.stdout))
+    assert bootstrap is not None
+    offline = subprocess.run(
+        [sys.executable, "-m", "hub", "connector", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=exports.parent,
+        env={
+            **os.environ,
+            "HUB_CONFIG": str(exports.parent / "hub.yaml"),
+            "SHOP_EXPORTS": str(exports),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap.group(1),
+        },
+    )
+    assert offline.returncode == 0, offline.stderr
+    assert "jsonl          polling" in offline.stdout
+    assert re.search(r"^  shop\s+jsonl\s+configured\s+.*directory=", offline.stdout, re.M)
+    assert f"cursor order: 2026-11-20.jsonl:{order_end + 81}" in offline.stdout, offline.stdout
 
     assert hub.stop(signal.SIGINT) == 0
     assert "Traceback" not in "".join(hub.stderr)
