@@ -261,6 +261,23 @@ class ProcessesConfig(_Strict):
     complaint_handling: ProcessConfig = Field(default_factory=_complaint_handling)
     customer_lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
 
+    @model_validator(mode="after")
+    def _aggregates(self) -> ProcessesConfig:
+        if self.order_to_delivery.aggregate != "order":
+            raise ValueError("order_to_delivery.aggregate must be order")
+        if self.complaint_handling.aggregate != "ticket":
+            raise ValueError("complaint_handling.aggregate must be ticket")
+        return self
+
+    def owners(self) -> set[str]:
+        """Every department a process names (to check against ``departments:``)."""
+        names = set(self.customer_lifecycle.owners.values())
+        for process in (self.order_to_delivery, self.complaint_handling):
+            names |= {s.owner for s in process.stages}
+            names |= {r.owner for r in process.slas}
+            names |= {r.escalate_to for r in process.slas if r.escalate_to}
+        return names
+
     def by_aggregate(self) -> dict[str, tuple[str, ProcessConfig]]:
         """The stage process of each aggregate kind, with its name."""
         return {

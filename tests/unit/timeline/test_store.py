@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hub.timeline.store import TimelineStore
+import pytest
+
+from hub.timeline.config import ProcessesConfig
+from hub.timeline.store import StoreError, TimelineStore, engine_url
 from tests.unit.timeline.builders import at, event
 
 ORDER = {"order_id": "erp:SO-1", "customer_id": "C-1"}
@@ -147,3 +150,13 @@ def test_open_items_count_waiting_orders(store: TimelineStore) -> None:
 def test_events_without_a_timeline_are_ignored(store: TimelineStore) -> None:
     result = store.ingest([event("smoke.order", 0, name="SMOKE/1")])
     assert (result.stored, result.ignored) == (0, 1)
+
+
+def test_database_urls() -> None:
+    assert engine_url("postgresql://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
+    assert engine_url("postgres://h/db") == "postgresql+psycopg://h/db"
+    assert engine_url("sqlite:///./.hub/timeline.db") == "sqlite:///./.hub/timeline.db"
+    with pytest.raises(StoreError, match="unsupported database"):
+        TimelineStore("mysql://h/db", ProcessesConfig())
+    with pytest.raises(StoreError, match="not a database URL"):
+        TimelineStore("::nonsense::", ProcessesConfig())

@@ -1,0 +1,275 @@
+"""Process definitions and state machines, from tables of ordered events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, load_config, parse_config
+from hub.timeline.config import LifecycleConfig, ProcessesConfig, parse_duration
+from hub.timeline.ordering import ordered
+from hub.timeline.processes import lifecycle, stage_process
+from tests.unit.timeline.builders import at, event
+
+REPO = Path(__file__).resolve().parents[3]
+O2D = ProcessesConfig().order_to_delivery
+COMPLAINT = ProcessesConfig().complaint_handling
+
+
+def o2d(*steps: tuple[str, float]) -> dict[str, object]:
+    events = ordered(event(t, h, order_id="O") for t, h in steps)
+    state = stage_process("order_to_delivery", O2D, events)
+    assert state is not None
+    return {
+        "stage": state.stage,
+        "owner": state.owner,
+        "since": state.waiting_since,
+        "next": state.next_stage,
+        "done": state.done,
+        "clocks": {c.rule: c.status for c in state.clocks},
+    }
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (
+            [("order.placed", 0)],
+            {
+                "stage": "placed",
+                "owner": "finance",
+                "since": at(0),
+                "next": "paid",
+                "done": False,
+                "clocks": {"confirm": "open"},
+            },
+        ),
+        (
+            [("order.placed", 0), ("payment.received", 30)],
+            {
+                "stage": "paid",
+                "owner": "logistics",
+                "since": at(30),
+                "next": "dispatched",
+                "done": False,
+                "clocks": {"confirm": "late", "dispatch": "open"},
+            },
+        ),
+        (  # invoice before dispatch does not skip dispatch
+            [("order.placed", 0), ("payment.received", 1), ("invoice.issued", 2)],
+            {
+                "stage": "paid",
+                "owner": "logistics",
+                "since": at(1),
+                "next": "dispatched",
+                "done": False,
+                "clocks": {"confirm": "met", "dispatch": "open"},
+            },
+        ),
+        (
+            [
+                ("order.placed", 0),
+                ("order.confirmed", 1),
+                ("payment.received", 2),
+                ("shipment.dispatched", 3),
+                ("shipment.delivered", 20),
+                ("invoice.issued", 21),
+            ],
+            {
+                "stage": "invoiced",
+                "owner": "finance",
+                "since": at(21),
+                "next": None,
+                "done": True,
+                "clocks": {"confirm": "met", "dispatch": "met", "deliver": "met", "invoice": "met"},
+            },
+        ),
+        (  # early invoice: done once delivered
+            [
+                ("order.placed", 0),
+                ("invoice.issued", 0.5),
+                ("payment.received", 1),
+                ("shipment.dispatched", 3),
+                ("shipment.delivered", 20),
+            ],
+            {
+                "stage": "invoiced",
+                "owner": "finance",
+                "since": at(20),
+                "next": None,
+                "done": True,
+                "clocks": {"confirm": "met", "dispatch": "met", "deliver": "met", "invoice": "met"},
+            },
+        ),
+        (
+            [("order.placed", 0), ("payment.received", 1), ("order.cancelled", 5)],
+            {
+                "stage": "cancelled",
+                "owner": "sales",
+                "since": at(5),
+                "next": None,
+                "done": True,
+                "clocks": {"confirm": "met", "dispatch": "stopped"},
+            },
+        ),
+        (  # placed missing: the first stage reached stands in
+            [("payment.received", 1)],
+            {
+                "stage": "paid",
+                "owner": "logistics",
+                "since": at(1),
+                "next": "dispatched",
+                "done": False,
+                "clocks": {"dispatch": "open"},
+            },
+        ),
+    ],
+)
+def test_order_to_delivery(steps: list[tuple[str, float]], expected: dict[str, object]) -> None:
+    assert o2d(*steps) == expected
+
+
+def test_events_of_no_stage_start_no_process() -> None:
+    assert stage_process("o2d", O2D, [event("return.requested", 0, order_id="O")]) is None
+
+
+def test_complaint_handling_starts_only_with_a_complaint() -> None:
+    plain = [event("ticket.opened", 0, ticket_id="T"), event("ticket.resolved", 1, ticket_id="T")]
+    assert stage_process("complaint_handling", COMPLAINT, plain) is None
+    events = ordered(
+        [
+            event("complaint.opened", 0, ticket_id="T"),
+            event("ticket.updated", 5, ticket_id="T"),
+        ]
+    )
+    state = stage_process("complaint_handling", COMPLAINT, events)
+    assert state is not None
+    assert (state.stage, state.owner, state.next_stage) == ("acknowledged", "support", "resolved")
+    clocks = {c.rule: (c.status, c.deadline, c.escalate_to) for c in state.clocks}
+    assert clocks == {
+        "acknowledge": ("late", at(4), "management"),
+        "resolve": ("open", at(72), "management"),
+    }
+    assert [c.breached_at(at(73)) for c in state.clocks] == [False, True]
+
+
+def life(*steps: tuple[str, float], config: LifecycleConfig | None = None) -> list[str]:
+    state = lifecycle(config or LifecycleConfig(), ordered(event(t, h) for t, h in steps))
+    return [name for name, _ in state.history]
+
+
+@pytest.mark.parametrize(
+    ("steps", "history"),
+    [
+        ([("customer.created", 0)], ["prospect"]),
+        (
+            [("customer.created", 0), ("lead.created", 1), ("lead.converted", 2)],
+            ["prospect", "lead", "customer"],
+        ),
+        ([("lead.created", 0), ("customer.created", 1)], ["lead"]),
+        ([("customer.created", 0), ("order.placed", 1)], ["prospect", "active"]),
+        # two complaints within 30 days: at risk; an order afterwards: active again
+        (
+            [
+                ("order.placed", 0),
+                ("complaint.opened", 24),
+                ("complaint.opened", 48),
+                ("order.placed", 72),
+            ],
+            ["active", "at_risk", "active"],
+        ),
+        # two complaints 40 days apart: not at risk
+        (
+            [("order.placed", 0), ("complaint.opened", 24), ("complaint.opened", 24 * 41)],
+            ["active"],
+        ),
+        # an order after more than 180 days without one: won back
+        ([("order.placed", 0), ("order.placed", 24 * 200)], ["active", "won_back"]),
+    ],
+)
+def test_customer_lifecycle(steps: list[tuple[str, float]], history: list[str]) -> None:
+    assert life(*steps) == history
+
+
+def test_churn_is_read_at_a_time() -> None:
+    config = LifecycleConfig()
+    state = lifecycle(config, [event("order.placed", 0)])
+    assert state.at(config, at(24 * 100)).stage == "active"
+    churned = state.at(config, at(24 * 181))
+    assert churned.stage == "churned"
+    assert churned.since == at(0) + timedelta(days=180)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("4h", timedelta(hours=4)),
+        ("2d", timedelta(days=2)),
+        ("1d12h", timedelta(hours=36)),
+        (3600, timedelta(hours=1)),
+    ],
+)
+def test_durations(text: object, value: timedelta) -> None:
+    assert parse_duration(text) == value
+
+
+@pytest.mark.parametrize("bad", ["", "0h", "48", "two days", "4 hours", True])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(bad)
+
+
+def test_the_shipped_hub_yaml_shows_the_defaults() -> None:
+    config = load_config(REPO / "hub.yaml")
+    assert config.processes == ProcessesConfig()
+    assert config.processes.owners() <= set(config.departments)
+
+
+def test_a_company_edits_an_sla_without_code() -> None:
+    config = parse_config(
+        "processes:\n"
+        "  order_to_delivery:\n"
+        "    aggregate: order\n"
+        "    stages:\n"
+        "      - {name: placed, events: [order.placed], owner: sales}\n"
+        "      - {name: shipped, events: [shipment.dispatched], owner: logistics}\n"
+        "    slas:\n"
+        "      - {name: ship, from: placed, to: [shipped], within: 3d, owner: logistics}\n"
+    )
+    rule = config.processes.order_to_delivery.slas[0]
+    assert (rule.within, rule.escalate_to) == (timedelta(days=3), None)
+    assert config.processes.complaint_handling == ProcessesConfig().complaint_handling
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "message"),
+    [
+        (
+            "processes:\n  order_to_delivery:\n    aggregate: order\n    stages:\n"
+            "      - {name: placed, on: [order.placed], owner: sales}\n",
+            "processes.order_to_delivery.stages.0.events",
+            "Field required",
+        ),
+        (
+            "processes:\n  order_to_delivery:\n    aggregate: order\n    stages:\n"
+            "      - {name: placed, events: [order.placed], owner: sales}\n"
+            "    slas:\n      - {name: x, from: placed, to: [gone], within: 1h, owner: sales}\n",
+            "processes.order_to_delivery",
+            "unknown stage 'gone'",
+        ),
+        (
+            "processes:\n  complaint_handling:\n    aggregate: ticket\n    stages:\n"
+            "      - {name: opened, events: [complaint.opened], owner: support}\n"
+            "    slas:\n      - {name: x, from: opened, to: [opened], within: soon, owner: s}\n",
+            "processes.complaint_handling.slas.0.within",
+            "not a duration",
+        ),
+    ],
+)
+def test_invalid_processes_name_the_key(yaml_text: str, key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml_text)
+    assert any(k == key and message in m for k, m in caught.value.problems), caught.value.problems
