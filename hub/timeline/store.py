@@ -223,6 +223,7 @@ class TimelineStore:
 
     def __init__(self, url: str, processes: ProcessesConfig, *, schema: str | None = None) -> None:
         self.url = url
+        self.schema = schema
         self.processes = processes
         self._write_lock = threading.Lock()
         try:
@@ -341,8 +342,31 @@ class TimelineStore:
             self._recompute(conn, result)
         return result
 
+    def _lock(self, conn: Connection, kind: Kind, ids: Iterable[str]) -> None:
+        """PostgreSQL: serialise recomputing an aggregate between pods until commit.
+
+        Another pod's batch may hold events of the same aggregate (a customer's events
+        arrive on three topics). Whoever takes the lock second reads, after the first has
+        committed, every event of both, so the last state written is complete. SQLite has
+        one writer anyway. Locks are taken in hash order, so two pods never deadlock.
+        """
+        if self.dialect != "postgresql":
+            return
+        keys = sorted({f"{kind}:{i}" for i in ids})
+        if keys:
+            conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT"
+                    " hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k"
+                    " ORDER BY h) AS ordered_keys"
+                ),
+                {"keys": keys},
+            )
+
     def _recompute(self, conn: Connection, result: IngestResult) -> None:
         by_aggregate = self.processes.by_aggregate()
+        for kind in ("order", "ticket"):
+            self._lock(conn, kind, result.touched.get(kind, ()))
         for kind in ("order", "ticket"):
             ids = sorted(result.touched.get(kind, ()))
             if not ids:
@@ -433,6 +457,7 @@ class TimelineStore:
     def _recompute_customers(self, conn: Connection, touched: Sequence[str]) -> None:
         golden = self._golden_many(conn, touched)
         survivors = sorted(set(golden.values()))
+        self._lock(conn, "customer", survivors)
         merged_away = sorted(i for i, g in golden.items() if g != i)
         for chunk in _chunks(merged_away):
             clause, params = _in("agg_id", chunk)

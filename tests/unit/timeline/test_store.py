@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
 from hub.timeline.config import ProcessesConfig
+from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import StoreError, TimelineStore, engine_url
 from tests.unit.timeline.builders import at, event
 
@@ -160,3 +162,40 @@ def test_database_urls() -> None:
         TimelineStore("mysql://h/db", ProcessesConfig())
     with pytest.raises(StoreError, match="not a database URL"):
         TimelineStore("::nonsense::", ProcessesConfig())
+
+
+def _write_together(
+    barrier: threading.Barrier, store: TimelineStore, batch: list[TimelineEvent]
+) -> None:
+    barrier.wait()
+    store.ingest(batch)
+
+
+def test_concurrent_writers_of_one_aggregate_leave_the_complete_state(
+    store_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two writers (two pods) storing events of the same order and customer at once."""
+    first = store_factory()
+    second = TimelineStore(first.url, ProcessesConfig(), schema=first.schema)
+    steps = ["order.placed", "order.confirmed", "payment.received", "shipment.dispatched"]
+    for round_no in range(8):
+        order = f"O-{round_no}"
+        events = [
+            event(kind, hour, order_id=order, customer_id="C-shared")
+            for hour, kind in enumerate(steps)
+        ]
+        barrier = threading.Barrier(2)
+
+        threads = [
+            threading.Thread(target=_write_together, args=(barrier, first, events[0::2])),
+            threading.Thread(target=_write_together, args=(barrier, second, events[1::2])),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        timeline = first.order_timeline(order)
+        assert timeline is not None
+        assert timeline.state is not None
+        assert timeline.state["stage"] == "dispatched", round_no
+    second.dispose()
