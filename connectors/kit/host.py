@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.kit.checkpoints import CheckpointStore, KafkaCheckpoints, Publisher
 from connectors.kit.config import ConnectorInstance, raw_streams
+from connectors.kit.polling import PollingSource
 from connectors.kit.registry import ConnectorType, get_type
 from connectors.kit.runner import InstanceRunner
 from connectors.kit.webhook import WebhookSource
@@ -57,10 +58,12 @@ class ConnectorHost:
     async def run(self) -> None:
         """Accept webhooks, load the cursors, then poll every enabled instance until cancelled."""
         enabled = [r for name, r in self.runners.items() if self.enabled[name]]
-        webhooks = [r for r in enabled if isinstance(r.source, WebhookSource)]
-        polling = [r for r in enabled if not isinstance(r.source, WebhookSource)]
-        for runner in webhooks:
-            await runner.run()  # returns at once: the state becomes running
+        polling = [r for r in enabled if isinstance(r.source, PollingSource)]
+        for runner in enabled:
+            if isinstance(runner.source, WebhookSource):
+                runner.accepting_webhooks = True
+                if runner not in polling:
+                    runner.set_state("running")
         if not polling:
             return
         await self._load_checkpoints()

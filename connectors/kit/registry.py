@@ -57,12 +57,13 @@ class ConnectorType:
 
     @property
     def kind(self) -> str:
-        """``polling`` or ``webhook``."""
-        if issubclass(self.source, WebhookSource):
-            return "webhook"
-        if issubclass(self.source, PollingSource):
-            return "polling"
-        return "custom"
+        """``polling``, ``webhook`` or ``polling+webhook`` (a source may be both)."""
+        kinds = [
+            name
+            for name, base in (("polling", PollingSource), ("webhook", WebhookSource))
+            if issubclass(self.source, base)
+        ]
+        return "+".join(kinds) or "custom"
 
     def parse_settings(self, values: dict[str, Any]) -> ConnectorSettings:
         """Validate an instance's settings (raises pydantic ``ValidationError``)."""

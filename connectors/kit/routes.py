@@ -73,7 +73,7 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
             source.signature.verify(source.secret(), request.method, uri, body, headers)
         except SignatureError as exc:
             return reject(connector, exc.reason, 401, str(exc))
-        if runner.status.state != "running":
+        if not runner.takes_webhooks:
             return _reply(503, error="not_ready", detail=f"connector is {runner.status.state}")
         try:
             delivery = source.delivery_id(headers, body)

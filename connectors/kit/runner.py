@@ -169,6 +169,9 @@ class InstanceRunner:
         )
         self.status = InstanceStatus(instance, connector_type.name, connector_type.kind)
         self.deliveries = DeliveryLog()
+        #: Set by the host once the instance may take webhooks (a polling+webhook source
+        #: accepts them while its polling backs off, not once it failed or stopped).
+        self.accepting_webhooks = False
         self._ages: dict[str, float] = {}
         self.set_state("starting")
 
@@ -316,6 +319,14 @@ class InstanceRunner:
         assert isinstance(source, PollingSource)  # noqa: S101 - run() checked the kind
         for stream in source.streams():
             await self.poll_stream(stream)
+
+    @property
+    def takes_webhooks(self) -> bool:
+        """Running (or backing off while polling), or opened for webhooks by the host."""
+        state = self.status.state
+        if state in ("running", "backing_off"):
+            return True
+        return self.accepting_webhooks and state == "starting"
 
     async def run(self) -> None:
         """Poll forever; never raises except on cancellation (failures become the state)."""

@@ -386,6 +386,7 @@ def _check_webhooks(harness: _Harness) -> None:
     source = runner.source
     assert isinstance(source, WebhookSource)
     runner.set_state("running")
+    runner.accepting_webhooks = True
     malformed = 0
     for name, delivery in deliveries:
         body = delivery.get("body_text")

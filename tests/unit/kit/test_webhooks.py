@@ -39,6 +39,7 @@ class Hub:
             types={"hook": HOOK, "scripted": SCRIPTED},
         )
         self.host.runners["desk"].set_state("running")
+        self.host.runners["desk"].accepting_webhooks = True
         app = FastAPI()
         app.include_router(connector_routes(self.host, self.metrics))
         self.client = TestClient(app)
@@ -160,3 +161,13 @@ def test_signature_schemes_cover_common_vendor_shapes() -> None:
     millis.verify(
         b"k", "POST", "/", body, {"S": millis.sign(b"k", "POST", "/", body, stamp), "T": stamp}
     )
+
+
+def test_webhooks_are_taken_while_polling_backs_off_but_not_once_failed(hub: Hub) -> None:
+    desk = hub.host.runners["desk"]
+    desk.set_state("backing_off", "RetriableError: 429")
+    assert hub.post(delivery="d-7").status_code == 202  # type: ignore[attr-defined]
+    desk.set_state("failed", "FatalError: 401")
+    refused = hub.post(delivery="d-8")
+    assert refused.status_code == 503  # type: ignore[attr-defined]
+    assert refused.json()["detail"] == "connector is failed"  # type: ignore[attr-defined]
