@@ -24,7 +24,7 @@ from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.timeline.clocks import ClockTicker, Now, utc_now
 from hub.timeline.ordering import TimelineEvent
-from hub.timeline.store import IngestResult, TimelineStore
+from hub.timeline.store import IngestResult, StoreError, TimelineStore
 from hub.topics import CUSTOMERS, ORDERS, SUPPORT
 from hub.web import page_router
 from schemas import Envelope
@@ -98,4 +98,7 @@ def build(
 
 
 def timeline(runtime: Runtime) -> Service:
-    return build(runtime)
+    try:
+        return build(runtime)
+    except StoreError as exc:  # a clear message instead of a traceback at start-up
+        raise SystemExit(f"error: {exc}") from exc

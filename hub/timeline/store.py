@@ -285,7 +285,8 @@ class TimelineStore:
                     )
                     applied.append(version)
         except Exception as exc:
-            raise StoreError(f"cannot prepare the timeline database {self.url}: {exc}") from exc
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot prepare the timeline database {where}: {exc}") from exc
         return applied
 
     def dispose(self) -> None:
