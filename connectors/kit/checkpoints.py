@@ -114,13 +114,12 @@ class KafkaCheckpoints:
         )
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(self.topic)
-            if partitions is None:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic) or set()
+            if self.topic not in await consumer.topics():  # fetches the cluster's metadata
+                raise RuntimeError(f"topic {self.topic} does not exist; run 'hub topics create'")
+            partitions = consumer.partitions_for_topic(self.topic) or set()
             tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             if not tps:
-                raise RuntimeError(f"topic {self.topic} does not exist; run 'hub topics create'")
+                raise RuntimeError(f"topic {self.topic} has no partitions")
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             loop = asyncio.get_running_loop()

@@ -80,7 +80,7 @@ def list_connectors(
     types = connector_types()
     typer.echo("Installed connector types:")
     for type_name, connector_type in types.items():
-        typer.echo(f"  {type_name:<14} {connector_type.kind:<8} {connector_type.description}")
+        typer.echo(f"  {type_name:<14} {connector_type.kind:<16} {connector_type.description}")
     if not types:
         typer.echo("  (none)")
     config = _load_config()

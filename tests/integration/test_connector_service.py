@@ -116,7 +116,7 @@ def test_hub_up_runs_a_configured_connector(
         },
     )
     assert offline.returncode == 0, offline.stderr
-    assert "jsonl          polling" in offline.stdout
+    assert re.search(r"^  jsonl\s+polling\s+Customers and orders", offline.stdout, re.M)
     assert re.search(r"^  shop\s+jsonl\s+configured\s+.*directory=", offline.stdout, re.M)
     assert f"cursor order: 2026-11-20.jsonl:{order_end + 81}" in offline.stdout, offline.stdout
 
