@@ -222,3 +222,18 @@ def test_a_table_accepts_schema_qualified_names_and_views() -> None:
         {**_settings()["tables"]["payments"], "table": "erp.v_payments"}
     )
     assert spec.table == "erp.v_payments"
+
+
+def test_the_example_in_the_shipped_hub_yaml_is_valid() -> None:
+    from hub.config import parse_config  # noqa: PLC0415
+
+    lines = (Path(__file__).parents[3] / "hub.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("#   erp:")))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("#     "):
+        end += 1
+    text = "connectors:\n" + "\n".join(line[2:] for line in lines[start:end]) + "\n"
+    config = parse_config(text, env={"ERP_DB_PASSWORD": "s3cret"})
+    settings = CONNECTOR.parse_settings(config.connectors["erp"].settings)
+    assert isinstance(settings, SqlTableSettings)
+    assert list(settings.tables) == ["customers", "orders", "payments"]
