@@ -376,12 +376,14 @@ def _profile(ticket: _Ticket) -> tuple[CustomerUpdated, str] | None:
     if user is None or not _text(user.get("name"), 300):
         return None
     email = _email(user.get("email"))
+    phone = _text(user.get("phone"), 40)
     changed = user.get("updated_at")
     profile = CustomerUpdated(
         customer_ref=ref,
         kind="person",
         name=str(_text(user.get("name"), 300)),
         emails=[email] if email else [],
+        phones=[phone] if phone and _phone(phone) else [],
         updated_at=_time_or(changed, ticket.updated),
     )
     return profile, str(changed or ticket.data.get("updated_at"))
