@@ -38,7 +38,7 @@ from connectors.kit.registry import ConnectorType, get_type
 from connectors.kit.runner import InstanceRunner, dead_letter_stage
 from connectors.kit.settings import ConnectorSettings, fields_that_should_be_secret, masked
 from connectors.kit.source import Record, build_raw_event
-from connectors.kit.webhook import WebhookSource
+from connectors.kit.webhook import SignatureError, WebhookSource
 from connectors.testing.memory import MemoryPublisher
 from schemas.envelope import Envelope
 from schemas.registry import SchemaError, validate_event
@@ -400,6 +400,12 @@ def _check_webhooks(harness: _Harness) -> None:
             source.secret(), "POST", path, body_bytes, stamp
         )
         source.signature.verify(source.secret(), "POST", path, body_bytes, headers)
+        try:
+            source.signature.verify(b"not-the-secret", "POST", path, body_bytes, headers)
+        except SignatureError:
+            pass
+        else:
+            raise AssertionError(f"fixture webhooks/{name}: accepted with a wrong secret")
 
         async def accept(body: bytes = body_bytes, hdrs: dict[str, str] = headers) -> int:
             delivery_id = source.delivery_id(hdrs, body)
@@ -413,6 +419,13 @@ def _check_webhooks(harness: _Harness) -> None:
             continue
         assert not delivery.get("malformed"), f"fixture webhooks/{name}: malformed but accepted"
         assert count > 0, f"fixture webhooks/{name}: no raw events"
+        first_ids = [event.id for _, event in publisher.raw()[-count:]]
+        assert asyncio.run(accept()) == count
+        again = [event.id for _, event in publisher.raw()[-count:]]
+        assert again == first_ids, (
+            f"fixture webhooks/{name}: a redelivery got new ce_ids; derive the revision from "
+            "the delivery id so downstream de-duplicates it"
+        )
     assert malformed, "the webhooks/ fixtures must contain one delivery marked malformed"
     for topic, event in publisher.raw():
         assert topic.startswith(f"raw.{harness.instance}."), topic
