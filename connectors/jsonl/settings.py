@@ -21,8 +21,3 @@ class JsonlSettings(ConnectorSettings):
     time_field: str = Field(
         default="updated_at", min_length=1, description="ISO 8601 modification time field"
     )
-    instance_currency: str = Field(
-        default="EUR",
-        pattern=r"^[A-Z]{3}$",
-        description="Currency of amounts in records that do not name one",
-    )

@@ -12,9 +12,9 @@ import httpx
 import typer
 
 from connectors.kit.checkpoints import Checkpoint, KafkaCheckpoints
-from connectors.kit.registry import connector_types
+from connectors.kit.registry import UnknownConnectorType, connector_types, get_type
 from connectors.kit.scaffold import ScaffoldError, generate
-from connectors.kit.settings import masked
+from connectors.kit.settings import masked, secret_fields
 from hub.config import ConfigError, HubConfig, load_config
 from hub.runtime.settings import KafkaSettings
 from hub.topics import CHECKPOINTS
@@ -115,3 +115,20 @@ def _stored_cursors() -> dict[str, Checkpoint]:
 class _NoPublisher:
     async def send(self, topic: str, record: KafkaRecord) -> Awaitable[Any]:
         raise RuntimeError("hub connector list only reads checkpoints")
+
+
+@app.command("describe")
+def describe(name: Annotated[str, typer.Argument(help="an installed connector type")]) -> None:
+    """A connector type's entities and settings, from its settings model."""
+    try:
+        connector_type = get_type(name)
+    except UnknownConnectorType as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{connector_type.name} ({connector_type.kind}): {connector_type.description}")
+    typer.echo(f"entities: {', '.join(connector_type.entities)}")
+    secrets = set(secret_fields(connector_type.settings_model))
+    typer.echo("settings (connectors.<instance>.<setting> in hub.yaml):")
+    for field_name, field in connector_type.settings_model.model_fields.items():
+        required = "required" if field.is_required() else f"default {field.default!r}"
+        kind = "secret" if field_name in secrets else getattr(field.annotation, "__name__", "")
+        typer.echo(f"  {field_name:<24} {kind:<8} {required:<24} {field.description or ''}")

@@ -86,3 +86,17 @@ def test_the_registry_loads_repo_connectors_from_entry_points() -> None:
     assert translator_for("jsonl") is jsonl.translate
     with pytest.raises(LookupError, match="installed: "):
         get_type("nope")
+
+
+def test_hub_connector_describe_shows_settings_from_the_model() -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from hub.commands.connector import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(app, ["describe", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "entities: customer, order" in result.output
+    assert "directory" in result.output
+    assert "required" in result.output
+    unknown = CliRunner().invoke(app, ["describe", "nope"])
+    assert unknown.exit_code == 2
