@@ -9,7 +9,7 @@ ce_id settles the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,8 +49,9 @@ def type_rank(event_type: str) -> int:
 def time_key(moment: datetime) -> str:
     """Fixed-width UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``): sorts like the instant on
     every database."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def parse_time_key(text: str) -> datetime:
@@ -80,10 +81,14 @@ class TimelineEvent:
     ticket_id: str | None = None
     #: Other CloudEvents attributes (correlationid, causationid, ...), kept as sent.
     attributes: tuple[tuple[str, str], ...] = ()
+    _key: tuple[str, int, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", (time_key(self.time), type_rank(self.type), self.id))
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
-        return (time_key(self.time), type_rank(self.type), self.id)
+        return self._key
 
     @property
     def merge(self) -> tuple[str, str] | None:
