@@ -160,9 +160,11 @@ def hub_and_prometheus(tmp_path: Path) -> Iterator[tuple[HubProcess, PrometheusS
         env={
             "HUB_CONFIG": str(tmp_path / "hub.yaml"),
             "HUB_STATE_DIR": str(tmp_path / "state"),
+            # a fresh timeline store: SLA breaches are recorded once per store
+            "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'timeline.db'}",
             "KAFKA_BOOTSTRAP_SERVERS": "",
         },
-        cwd=REPO,
+        cwd=tmp_path,
     )
     prometheus = start_prometheus(tmp_path, hub.port)
     try:
