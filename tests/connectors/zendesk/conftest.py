@@ -10,9 +10,9 @@ import pytest
 from connectors.zendesk.emulator import EmulatorServer, ZendeskEmulator
 
 EMAIL = "integration@acme.example"
-TOKEN = "zd-api-token-for-tests"  # noqa: S105 - a test credential
+TOKEN = "zd-api-token-for-tests"
 OAUTH = "zd-oauth-token-for-tests"
-SECRET = "dGhpcy1pcy1hLXNpZ25pbmctc2VjcmV0"  # noqa: S105 - a test signing secret
+SECRET = "dGhpcy1pcy1hLXNpZ25pbmctc2VjcmV0"
 ORDER_FIELD = 360001
 
 

@@ -1,4 +1,6 @@
-"""Record the contract fixtures from the emulator: ``python -m tests.connectors.zendesk.record_fixtures``.
+"""Record the contract fixtures from the emulator.
+
+Run ``python -m tests.connectors.zendesk.record_fixtures``.
 
 Seeds a small helpdesk on a fixed clock, writes the export answers the source asks for to
 ``fixtures/http/`` (with one garbage ticket inserted in the first page, for the dead-letter
@@ -79,7 +81,9 @@ def record() -> None:
     first = desk.export({**base, "start_time": "0"})
     second = desk.export({**base, "cursor": first["after_cursor"]})
     caught_up = desk.export({**base, "cursor": second["after_cursor"]})
-    assert not first["end_of_stream"] and second["end_of_stream"] and not caught_up["tickets"]
+    assert not first["end_of_stream"]
+    assert second["end_of_stream"]
+    assert not caught_up["tickets"]
     garbage = {**first["tickets"][0], "id": 35999, "updated_at": None}
     first["tickets"].insert(1, garbage)
     for name, params, answer in (
@@ -114,6 +118,7 @@ def record() -> None:
     publisher = asyncio.run(run())
     for _, event in publisher.raw():
         data = dict(event.data)
+        assert event.time is not None
         name = f"ticket_{data['id']}_{data['status']}.json"
         write(
             HERE / "raw" / name,
