@@ -33,6 +33,12 @@ def seed(desk: ZendeskEmulator, clock: Clock, count: int) -> list[int]:
 async def get(
     base_url: str, *, headers: dict[str, str] | None = None, **params: str
 ) -> httpx.Response:
+    return await get_query(base_url, params, headers=headers)
+
+
+async def get_query(
+    base_url: str, params: dict[str, str], *, headers: dict[str, str] | None = None
+) -> httpx.Response:
     async with httpx.AsyncClient(base_url=base_url) as http:
         return await http.get(
             EXPORT_PATH, params=params, headers=AUTH if headers is None else headers
@@ -158,7 +164,7 @@ async def test_ten_requests_a_minute(clock: Clock) -> None:
     ],
 )
 async def test_bad_parameters_are_400(base_url: str, params: dict[str, str], error: str) -> None:
-    answer = await get(base_url, **params)
+    answer = await get_query(base_url, params)
     assert answer.status_code == 400
     assert answer.json()["error"] == error
 
