@@ -139,3 +139,18 @@ def test_metric_name_extraction() -> None:
         "hub:consumer_lag:sum_by_group",
         "hub_x_bucket",
     }
+
+
+def test_each_connector_pod_gets_a_hub_yaml_with_only_its_instance() -> None:
+    docs = checks.documents(checks.helm_template(values=checks.VALUES_CASES["everything"]))
+    maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    for instance in ("odoo", "zammad"):
+        pod = deployments[f"handoff-connector-{instance}"]["spec"]["template"]["spec"]
+        assert pod["containers"][0]["args"] == ["run", "connectors"]
+        config_map = pod["volumes"][0]["configMap"]["name"]
+        hub_yaml = yaml.safe_load(maps[config_map]["data"]["hub.yaml"])
+        assert list(hub_yaml["connectors"]) == [instance]
+        assert hub_yaml["departments"]  # the rest of hub.yaml is the same
+    translator = deployments["handoff-translator"]["spec"]["template"]["spec"]
+    assert translator["volumes"][0]["configMap"]["name"] == "handoff-config"
