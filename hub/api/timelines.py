@@ -75,6 +75,19 @@ class SummaryBody(BaseModel):
     updated: str
 
 
+class BreachBody(BaseModel):
+    subject: dict[str, str]
+    process: str
+    rule: str
+    owner: str | None
+    escalate_to: str | None
+    deadline: str | None
+    emitted_at: str | None
+    event_id: str
+    order_id: str | None
+    customer_id: str | None
+
+
 def error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
@@ -173,6 +186,33 @@ def timeline_router(store: TimelineStore, config: HubConfig, now: Now) -> APIRou
         authorization: Authorization = None, limit: Annotated[int, Query(ge=1, le=200)] = 20
     ) -> JSONResponse | list[Any]:
         return recent("customer", authorization, limit)
+
+    @router.get(
+        "/breaches",
+        response_model=list[BreachBody],
+        responses={401: ERRORS[401]},
+        summary="SLA breaches the caller's department answers for or is escalated, latest first",
+    )
+    def breaches(
+        authorization: Authorization = None, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    ) -> JSONResponse | list[Any]:
+        if isinstance(checked := authorized(authorization), JSONResponse):
+            return checked
+        return [
+            {
+                "subject": {"kind": row["kind"], "id": row["agg_id"]},
+                "process": row["process"],
+                "rule": row["rule"],
+                "owner": row["owner"],
+                "escalate_to": row["escalate_to"],
+                "deadline": _iso(row["deadline"]),
+                "emitted_at": _iso(row["emitted_at"]),
+                "event_id": row["event_id"],
+                "order_id": row["order_id"],
+                "customer_id": row["customer_id"],
+            }
+            for row in store.breaches(checked, limit)
+        ]
 
     @router.get(
         "/me",

@@ -156,8 +156,9 @@ _INSERT_CLOCK = text(
     " :deadline, :order_id, :customer_id, :ticket_id, :clock)"
 )
 _INSERT_BREACH = text(
-    "INSERT INTO timeline_breaches (kind, agg_id, rule, process, event_id, deadline, emitted_at)"
-    " VALUES (:kind, :agg_id, :rule, :process, :event_id, :deadline, :emitted_at)"
+    "INSERT INTO timeline_breaches (kind, agg_id, rule, process, event_id, deadline, emitted_at,"
+    " owner, escalate_to, order_id, customer_id) VALUES (:kind, :agg_id, :rule, :process,"
+    " :event_id, :deadline, :emitted_at, :owner, :escalate_to, :order_id, :customer_id)"
     " ON CONFLICT (kind, agg_id, rule) DO NOTHING"
 )
 
@@ -713,9 +714,27 @@ class TimelineStore:
                     "event_id": event_id,
                     "deadline": time_key(clock.deadline),
                     "emitted_at": time_key(emitted_at),
+                    "owner": clock.clock.get("owner"),
+                    "escalate_to": clock.clock.get("escalate_to"),
+                    "order_id": clock.order_id,
+                    "customer_id": clock.customer_id,
                 },
             )
             return bool(result.rowcount)
+
+    def breaches(self, department: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Breaches emitted that ``department`` answers for or hears of, latest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT kind, agg_id, rule, process, event_id, deadline, emitted_at, owner,"
+                    " escalate_to, order_id, customer_id FROM timeline_breaches"
+                    " WHERE owner = :department OR escalate_to = :department"
+                    " ORDER BY deadline DESC, kind, agg_id, rule LIMIT :limit"
+                ),
+                {"department": department, "limit": limit},
+            )
+            return [dict(row._mapping) for row in rows]
 
     def open_items(self) -> list[tuple[str, str, str, int]]:
         """``(process, stage, owner, count)`` of unfinished process instances."""

@@ -25,7 +25,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from hub.api.auth import token_sha256
 from hub.api.timelines import timeline_router
 from hub.config import DEFAULT_DEPARTMENTS, HubConfig
+from hub.timeline.clocks import breach_event
 from hub.timeline.config import ProcessesConfig
+from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
 from hub.web import page_router
 from tests.integration.hub_process import free_port
@@ -68,6 +70,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ),
         ]
     )
+    for clock in store.due_clocks(at(60)):  # as the ticker emits and records them
+        breach = breach_event(clock)
+        store.record_breach(clock, breach.id, at(60))
+        store.ingest([TimelineEvent.from_envelope(breach)])
     app = FastAPI()
     app.include_router(timeline_router(store, config, lambda: at(60)))
     app.include_router(page_router())
@@ -157,6 +163,19 @@ def test_finance_sees_stages_owner_clocks_lanes_and_amounts(
     assert browser.save_screenshot(str(ARTIFACTS / "timeline-order-finance.png"))
 
 
+def test_logistics_opens_its_breach_from_the_list(server: str, browser: WebDriver) -> None:
+    wait = sign_in(browser, server, "logistics")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#recent-breaches button")))
+    listed = browser.find_elements(By.CSS_SELECTOR, "#recent-breaches button.breach")
+    assert [b.get_attribute("data-rule") for b in listed] == ["dispatch"]
+    listed[0].click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), ORDER))
+    types = [e.get_attribute("data-type") for e in browser.find_elements(By.CSS_SELECTOR, ".event")]
+    assert types == ["sla.breached"], "logistics is routed only the breach of this order"
+    assert browser.find_element(By.ID, "stage").text == "paid"
+    assert browser.save_screenshot(str(ARTIFACTS / "timeline-order-logistics-breach.png"))
+
+
 def test_marketing_is_refused_the_order_and_sees_no_amounts(
     server: str, browser: WebDriver
 ) -> None:
@@ -178,7 +197,7 @@ def test_sales_sees_one_customer_across_crm_erp_and_helpdesk(
     wait = sign_in(browser, server, "support")
     search(browser, wait, "customer", "G-3")
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "G-1"))
-    assert browser.find_element(By.ID, "systems").text == "/connectors/zendesk"
+    assert browser.find_element(By.ID, "systems").text == "/connectors/zendesk, /hub/timeline"
     wait = sign_in(browser, server, "sales")
     search(browser, wait, "customer", "G-3")
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "G-1"))

@@ -145,6 +145,21 @@ def test_recent_lists_and_me(client: TestClient) -> None:
     assert me == {"department": "support"}
 
 
+def test_breaches_list_for_owner_and_escalation(client: TestClient, store: TimelineStore) -> None:
+    for clock in store.due_clocks(at(60)):
+        store.record_breach(clock, f"event-{clock.rule}", at(60))
+    status, rows = get(client, "/v1/breaches", "management")
+    assert status == 200
+    assert [(r["rule"], r["owner"]) for r in rows] == [  # type: ignore[index]
+        ("dispatch", "logistics"),
+        ("acknowledge", "support"),
+    ]
+    status, rows = get(client, "/v1/breaches", "logistics")
+    assert [r["subject"] for r in rows] == [{"kind": "order", "id": ORDER}]  # type: ignore[index]
+    assert get(client, "/v1/breaches", "marketing") == (200, [])
+    assert client.get("/v1/breaches").status_code == 401
+
+
 def test_openapi_docs_and_page(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/v1/orders/{order_id}/timeline" in spec["paths"]

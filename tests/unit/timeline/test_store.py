@@ -19,6 +19,20 @@ def test_migrations_apply_once(store: TimelineStore) -> None:
     assert store.migrate() == []
 
 
+def test_a_store_made_by_the_first_migration_is_upgraded(store_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hub.timeline import store as store_module  # noqa: PLC0415
+
+    everything = store_module.migrations()
+    monkeypatch.setattr(store_module, "migrations", lambda: everything[:1])
+    old = store_factory()
+    monkeypatch.setattr(store_module, "migrations", lambda: everything)
+    assert old.migrate() == [v for v, _ in everything[1:]]
+    old.ingest([event("order.placed", 0, **ORDER)])
+    due = old.due_clocks(at(100))
+    assert old.record_breach(due[0], "b-1", at(100))
+    assert [b["owner"] for b in old.breaches("sales")] == ["sales"]
+
+
 def test_an_event_is_stored_once_however_often_it_arrives(store: TimelineStore) -> None:
     placed = event("order.placed", 0, **ORDER)
     store.ingest([placed, placed])
@@ -118,6 +132,12 @@ def test_due_clocks_and_exactly_one_breach_record(store: TimelineStore) -> None:
     ]
     assert store.record_breach(due[0], "breach-1", at(50)) is True
     assert store.record_breach(due[0], "breach-1", at(51)) is False
+    listed = store.breaches("management")
+    assert [(b["agg_id"], b["rule"], b["owner"], b["order_id"]) for b in listed] == [
+        ("erp:SO-1", "dispatch", "logistics", "erp:SO-1")
+    ]
+    assert store.breaches("logistics") == listed
+    assert store.breaches("marketing") == []
     assert store.due_clocks(at(100)) == []
     timeline = store.order_timeline("erp:SO-1")
     assert timeline is not None
