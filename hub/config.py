@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from connectors.kit.config import ConnectorsSection
 from hub.identity.config import IdentityConfig
 from hub.routing.config import RoutingConfig, routing_departments_validator
-from hub.timeline.config import ProcessesConfig
+from hub.timeline.config import ProcessesConfig, process_departments_validator
 
 DEFAULT_DEPARTMENTS = ("sales", "finance", "logistics", "support", "marketing", "management")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,6 +81,7 @@ class HubConfig(_Strict):
     connectors: ConnectorsSection = Field(default_factory=dict)
     processes: ProcessesConfig = Field(default_factory=ProcessesConfig)
     _routing_departments = routing_departments_validator
+    _process_departments = process_departments_validator
 
     @field_validator("departments")
     @classmethod

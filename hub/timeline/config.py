@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -284,3 +284,27 @@ class ProcessesConfig(_Strict):
             self.order_to_delivery.aggregate: ("order_to_delivery", self.order_to_delivery),
             self.complaint_handling.aggregate: ("complaint_handling", self.complaint_handling),
         }
+
+
+def check_process_departments(config: Any) -> Any:
+    """Processes written in hub.yaml may only name configured departments (HubConfig
+    validator). The shipped defaults are not checked: a company without, say, a management
+    department keeps working with them."""
+    processes: ProcessesConfig = config.processes
+    known = set(config.departments)
+    problems = []
+    for name in sorted(processes.model_fields_set):
+        process = getattr(processes, name)
+        if isinstance(process, LifecycleConfig):
+            named = set(process.owners.values())
+        else:
+            named = {s.owner for s in process.stages} | {r.owner for r in process.slas}
+            named |= {r.escalate_to for r in process.slas if r.escalate_to}
+        problems += [f"{name} names unknown department {d!r}" for d in sorted(named - known)]
+    if problems:
+        raise ValueError("processes: " + "; ".join(problems))
+    return config
+
+
+#: Attached to ``HubConfig``: processes may only name configured departments.
+process_departments_validator = model_validator(mode="after")(check_process_departments)

@@ -273,3 +273,18 @@ def test_invalid_processes_name_the_key(yaml_text: str, key: str, message: str) 
     with pytest.raises(ConfigError) as caught:
         parse_config(yaml_text)
     assert any(k == key and message in m for k, m in caught.value.problems), caught.value.problems
+
+
+def test_written_processes_may_name_only_configured_departments() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            "processes:\n"
+            "  complaint_handling:\n"
+            "    aggregate: ticket\n"
+            "    stages:\n"
+            "      - {name: opened, events: [complaint.opened], owner: helpdesk}\n"
+        )
+    assert "complaint_handling names unknown department 'helpdesk'" in str(caught.value)
+    # the shipped defaults keep working for a company without some default departments
+    config = parse_config("departments:\n  sales: {}\n  support: {}\n")
+    assert config.processes == ProcessesConfig()
