@@ -88,6 +88,12 @@ class _Pending:
     ack: Awaitable[Any]
 
 
+async def _abandon(page: list[_Pending]) -> None:
+    """Collect the outcome of sends whose page failed (their cursor is not stored)."""
+    if page:
+        await asyncio.gather(*(p.ack for p in page), return_exceptions=True)
+
+
 @dataclass
 class Backoff:
     """Exponential backoff with full jitter, never shorter than the server's ``retry_after``."""
@@ -206,7 +212,17 @@ class InstanceRunner:
 
     def _to_output(self, item: Record | BadRecord, stream: str) -> tuple[str, KafkaRecord, str]:
         """The ``(topic, record, entity)`` to publish for a yielded item (or its dead letter)."""
+        if not isinstance(item, (Record, BadRecord)):
+            raise FatalError(
+                f"read() of stream {stream!r} yielded {type(item).__name__}; "
+                "yield Record or BadRecord"
+            )
         entity = item.entity or stream
+        if entity not in self.type.entities:
+            raise FatalError(
+                f"stream {stream!r} yielded a record of entity {entity!r}; "
+                f"{self.type.name} declares {', '.join(self.type.entities)}"
+            )
         if isinstance(item, BadRecord):
             topic, letter = connector_dead_letter(
                 self.instance,
@@ -288,11 +304,6 @@ class InstanceRunner:
         reader = source.read(stream, cursor)
         try:
             async for item in reader:
-                if not isinstance(item, (Record, BadRecord)):
-                    raise FatalError(
-                        f"read() of stream {stream!r} yielded {type(item).__name__}; "
-                        "yield Record or BadRecord"
-                    )
                 # sent at once (pipelined); the page's cursor waits for every acknowledgement
                 page.append(await self.send(*self._to_output(item, stream)))
                 if item.cursor is not None:
@@ -302,10 +313,14 @@ class InstanceRunner:
                     if max_pages is not None and pages >= max_pages:
                         return pages
         except BadRecordError as exc:
+            await _abandon(page)
             raise FatalError(
                 f"read() of stream {stream!r} raised {type(exc).__name__} ({exc}); "
                 "yield BadRecord for a record it cannot read"
             ) from exc
+        except Exception:
+            await _abandon(page)  # sent records may land: at least once, never skipped
+            raise
         finally:
             with contextlib.suppress(Exception):
                 await reader.aclose()  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from connectors.kit import Record
 from connectors.kit.checkpoints import MemoryCheckpoints
 from connectors.kit.config import ConnectorInstance
 from connectors.kit.errors import FatalError, RetriableError
@@ -16,7 +17,7 @@ from connectors.kit.runner import Backoff, InstanceRunner
 from connectors.testing import MemoryPublisher
 from hub.runtime.metrics import HubMetrics
 from schemas import stable_event_id
-from tests.unit.kit.sources import SCRIPTED, ScriptedSource, ScriptSettings
+from tests.unit.kit.sources import SCRIPTED, T0, ScriptedSource, ScriptSettings
 
 
 @pytest.fixture(autouse=True)
@@ -211,3 +212,15 @@ async def test_a_source_that_cannot_open_backs_off_or_fails_cleanly() -> None:
     assert Flaky.opens == 2, "opened again after backing off"
     assert r.status.reason is not None
     assert "tickets scope" in r.status.reason
+
+
+async def test_a_record_of_an_undeclared_entity_stops_the_instance_with_the_reason() -> None:
+    class Stray(ScriptedSource):
+        async def read(self, stream, cursor):  # type: ignore[no-untyped-def]
+            yield Record(id="X", revision="1", time=T0, data={}, cursor="1", entity="invoice")
+
+    r = runner(MemoryPublisher(), MemoryCheckpoints())
+    r.source = Stray(r.settings, r.source.context)
+    await r.run()
+    assert r.status.state == "failed"
+    assert "entity 'invoice'" in (r.status.reason or "")
