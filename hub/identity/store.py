@@ -40,6 +40,8 @@ class IdentityStore:
         self.topic = topic
         self.on_merges = on_merges
         self.ready = asyncio.Event()
+        #: set when :meth:`run` ends (shutdown): nobody should wait for ``ready`` any more
+        self.stopped = asyncio.Event()
         self.applied = 0
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
@@ -70,12 +72,29 @@ class IdentityStore:
         return self.resolver.apply(record)
 
     async def run(self) -> None:
-        """Rebuild, signal :attr:`ready`, then follow the topic until cancelled."""
+        """Rebuild, signal :attr:`ready`, then follow the topic until cancelled.
+
+        A failure (the cluster went away) is logged and the topic read again from the
+        start after a pause: applying a record twice changes nothing."""
+        self.stopped.clear()
+        delay = 1.0
+        try:
+            while True:
+                try:
+                    await self._follow()
+                except Exception:
+                    log.exception("reading %s failed; retrying in %.0fs", self.topic, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            self.stopped.set()
+
+    async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
             enable_auto_commit=False, auto_offset_reset="earliest", **self.cluster.client_options()
         )
-        await consumer.start()
         try:
+            await consumer.start()
             tps = await self._partitions(consumer)
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
@@ -98,3 +117,15 @@ class IdentityStore:
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    async def wait_ready(self) -> bool:
+        """Wait until the map is rebuilt; ``False`` if the store stopped first."""
+        if self.ready.is_set():
+            return True
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self.ready, self.stopped)]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        return self.ready.is_set()

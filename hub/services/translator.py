@@ -126,8 +126,11 @@ def translator_service(
 
     @subscriber
     async def translate_batch(msg: KafkaMessage) -> None:
-        await store.ready.wait()
         records: Sequence[ConsumerRecord[bytes, bytes]] = msg.raw_message
+        if not await store.wait_ready():
+            # shutting down before the identity map was loaded: leave the batch uncommitted
+            rewind(msg.consumer, records)
+            return
         # what an earlier, failed batch left unsent (see TranslationStage.unacked)
         pending, taken = [*stage.unacked, *follower_pending], len(follower_pending)
         if pending:

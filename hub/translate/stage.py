@@ -40,6 +40,8 @@ TranslatorLookup = Callable[[str], Translator]
 STAGE = "translator"
 IDENTITY_SOURCE = "/hub/identity"
 _PROFILE_TYPES = frozenset(("customer.created", "customer.updated"))
+#: Raw types that are not the translator's: the plumbing smoke path has its own consumer.
+SKIPPED_TYPES = frozenset(("smoke",))
 
 
 class NotARawEvent(ValueError):  # noqa: N818 - names the situation
@@ -103,7 +105,10 @@ class TranslationStage:
         return self.translate(raw)
 
     def translate(self, raw: Envelope) -> list[Output]:
-        translator = self.lookup(connector_type_of(raw.type))
+        type_name = connector_type_of(raw.type)
+        if type_name in SKIPPED_TYPES:
+            return []
+        translator = self.lookup(type_name)
         events = [(event, self._validated(event)) for event in translator(raw)]
         outputs: list[Output] = []
         for event, valid in events:

@@ -16,7 +16,7 @@ from hub.topics import CUSTOMERS, IDENTITY, ORDERS, SUPPORT
 from hub.translate.stage import NotARawEvent, TranslationStage, connector_type_of
 from hub.translate.topics import UnroutableEvent, topic_and_key
 from schemas import Envelope, SchemaError
-from tests.unit.translate.table import TestTranslators, raw_event
+from tests.unit.translate.table import T0, TestTranslators, raw_event
 
 CONFIG = parse_config(
     """
@@ -186,3 +186,10 @@ def test_connector_type_of() -> None:
     assert connector_type_of("raw.odoo.sale_order") == "odoo"
     with pytest.raises(NotARawEvent):
         connector_type_of("order.placed")
+
+
+def test_the_smoke_path_records_are_not_the_translators() -> None:
+    from hub.services.smoke import smoke_record  # noqa: PLC0415
+
+    stage = TranslationStage(CONFIG, TestTranslators())
+    assert stage.translate(smoke_record("run", 1, T0)) == []
