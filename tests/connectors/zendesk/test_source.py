@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.kit.checkpoints import MemoryCheckpoints
+from connectors.kit.errors import FatalError
 from connectors.kit.runner import InstanceRunner
 from connectors.testing import MemoryPublisher
 from connectors.zendesk import CONNECTOR
@@ -281,3 +282,19 @@ def test_settings_say_what_is_wrong() -> None:
     built = CONNECTOR.parse_settings(settings("https://acme.zendesk.com"))
     assert TOKEN not in repr(built)
     assert built.poll_interval_seconds == 5.0
+
+
+@pytest.mark.parametrize("zendesk_cursor", ["MTU4MDc1Mzc5OC4wfHw0MzJ8", "a+b/c==", "x&y=z"])
+def test_stored_cursor_round_trips_any_zendesk_cursor(zendesk_cursor: str) -> None:
+    at_end = ExportCursor.decode(ExportCursor(cursor=zendesk_cursor).request())
+    assert (at_end.cursor, at_end.after) == (zendesk_cursor, None)
+    inside = ExportCursor.decode(ExportCursor(cursor=zendesk_cursor).at((1795164900, 35440)))
+    assert (inside.cursor, inside.after) == (zendesk_cursor, (1795164900, 35440))
+    first = ExportCursor.decode(ExportCursor(start_time=42).at((43, 7)))
+    assert (first.cursor, first.start_time, first.after) == (None, 42, (43, 7))
+    assert ExportCursor.decode(None, default_start=99).start_time == 99
+
+
+def test_a_cursor_this_connector_did_not_write_stops_the_instance() -> None:
+    with pytest.raises(FatalError, match="not one this connector wrote"):
+        ExportCursor.decode("after=nonsense")
