@@ -43,7 +43,11 @@ def test_hub_up_runs_ready_flows_and_stops_cleanly(hub_up: HubProcess) -> None:
     hub_up.wait_for(lambda: hub_up.status("/healthz") == 200, 10, "healthz 200")
     hub_up.wait_for(lambda: hub_up.status("/readyz") == 200, 30, "readyz 200")
     ready = hub_up.get("/readyz").json()
-    assert ready["checks"]["consumers"]["assigned_partitions"] == {"hub-smoke-passthrough": 3}
+    assigned = ready["checks"]["consumers"]["assigned_partitions"]
+    assert assigned["hub-smoke-passthrough"] == 3
+    # every stage's consumer group has partitions before the hub calls itself ready
+    assert {"hub-translator", "hub-router", "hub-timeline"} <= set(assigned)
+    assert all(count > 0 for count in assigned.values()), assigned
 
     hub_up.wait_for(
         lambda: _metric(hub_up.get("/metrics").text, "hub_smoke_forwarded_events_total") >= 5,
