@@ -24,17 +24,20 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from connectors.kit.registry import translator_for
 from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
+from hub.routing.reload import RulesHolder
 from hub.runtime.batch import rewind, run_batch
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.runtime.settings import ConsumerSettings
-from hub.topics import CUSTOMERS, DLQ, IDENTITY, ORDERS, SUPPORT
+from hub.services.router import CANONICAL_TOPICS, RouterStage
+from hub.topics import CUSTOMERS, DLQ, IDENTITY, ORDERS, SUPPORT, department_topic
 from hub.translate.stage import STAGE, TranslationStage, TranslatorLookup, merged_event
-from schemas import Envelope
+from schemas import Envelope, KafkaRecord
 
 log = logging.getLogger(__name__)
 
 GROUP = "hub-translator"
+COMBINED_GROUP = "hub-translate-and-route"
 #: Every raw topic, ``raw.<connector instance>.<entity>``.
 RAW_PATTERN = r"raw\..+"
 _MERGE_CAUSE = Envelope(id="identity-follower", source="/hub/identity", type="identity.sync")
@@ -76,9 +79,13 @@ def translator_service(
     group_id: str = GROUP,
     raw_topics: Sequence[str] | None = None,
     name: str = "translator",
+    rules: RulesHolder | None = None,
 ) -> Service:
-    """The translator; tests pass their own ``lookup`` and explicit ``raw_topics``."""
+    """The translator; tests pass their own ``lookup`` and explicit ``raw_topics``.
+
+    With ``rules``, the same batch is also routed (:func:`translate_and_route`)."""
     metrics = runtime.metrics
+    router_stage = RouterStage(rules, metrics) if rules is not None else None
     resolver = IdentityResolver()
     stage = TranslationStage(runtime.config, lookup, resolver, metrics)
 
@@ -97,7 +104,14 @@ def translator_service(
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
         metrics.events_in.labels(service=name, topic=record.topic).inc()
         try:
-            return stage.handle(record)
+            outputs = stage.handle(record)
+            if router_stage is not None:
+                outputs += [
+                    delivery
+                    for topic, out in outputs
+                    if topic in CANONICAL_TOPICS
+                    for delivery in router_stage.handle(_as_consumed(topic, out))
+                ]
         except Exception as exc:
             reason = type(exc).__name__
             metrics.translation_failures.labels(
@@ -105,6 +119,7 @@ def translator_service(
             ).inc()
             metrics.dlq_events.labels(stage=STAGE, error_class=reason).inc()
             raise
+        return outputs
 
     router = KafkaRouter()
     settings = ConsumerSettings()
@@ -150,13 +165,35 @@ def translator_service(
         )
         stage.unacked.clear()
 
+    departments = tuple(department_topic(d) for d in runtime.config.departments) if rules else ()
     return Service(
         name=name,
         kafka=router,
         http=lookup_routes(store),
-        tasks=[store.run],
-        topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ),
+        tasks=[store.run] + ([rules.watch] if rules is not None else []),
+        topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ, *departments),
     )
+
+
+def _as_consumed(topic: str, record: KafkaRecord) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic, -1, -1, 0, 0, record.key, record.value, None, -1, len(record.value), record.headers
+    )
+
+
+def translate_and_route(
+    runtime: Runtime, lookup: TranslatorLookup = translator_for, **options: Any
+) -> Service:
+    """Translator and router on the same batch: one consume-produce hop instead of two.
+
+    It publishes the canonical topics *and* the department topics, so it replaces both
+    ``translator`` and ``router`` in a deployment (never run it beside the router: the
+    router would deliver the same events again).
+    """
+    rules = RulesHolder(runtime.config, runtime.settings.config)
+    options.setdefault("group_id", COMBINED_GROUP)
+    options.setdefault("name", "translate-and-route")
+    return translator_service(runtime, lookup, rules=rules, **options)
 
 
 def translator(runtime: Runtime) -> Service:

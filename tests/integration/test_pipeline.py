@@ -26,7 +26,7 @@ from hub.routing.route import departments_for
 from hub.runtime.cluster import EMBEDDED_CAPABILITIES, EmbeddedBroker, KafkaCluster
 from hub.runtime.service import Runtime, Service
 from hub.services.router import router_service
-from hub.services.translator import translator_service
+from hub.services.translator import translate_and_route, translator_service
 from hub.topics import catalog, create_topics, department_topic, raw_topic
 from hub.translate.stage import TranslationStage
 from schemas import Envelope
@@ -254,7 +254,8 @@ async def _hub(*args: str, bootstrap: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-async def test_ten_thousand_mixed_events_reach_their_departments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["separate", "combined"])
+async def test_ten_thousand_mixed_events_reach_their_departments(tmp_path: Path, mode: str) -> None:
     raws = generate()
     poison_ids = {raw.id for _, raw in raws if raw.data.get("poison")}
     translators = TestTranslators()
@@ -276,10 +277,15 @@ async def test_ten_thousand_mixed_events_reach_their_departments(tmp_path: Path)
         def translator(runtime: Runtime) -> Service:
             return translator_service(runtime, translators)
 
+        def combined(runtime: Runtime) -> Service:
+            return translate_and_route(runtime, translators)
+
+        # separate: two services (each also its own `hub run` pod), two hops, here in one
+        # process; combined: translation and routing on the same batch
+        factories = [translator, router_service] if mode == "separate" else [combined]
         collector = Collector(cluster)
         started = time.monotonic()
-        # both services in one process here; each is also its own `hub run` service
-        async with running(cluster, CONFIG, [translator, router_service]):
+        async with running(cluster, CONFIG, factories):
             await collector.start()
             await collector.until(
                 lambda: all(_all_arrived(collector, expected.deliveries)), 120, "all deliveries"
@@ -293,7 +299,7 @@ async def test_ten_thousand_mixed_events_reach_their_departments(tmp_path: Path)
             stamps = [r.timestamp_ms for r in collector.records]
             flowing = max(1, max(stamps) - min(stamps)) / 1000
             print(  # noqa: T201 - the figures of the run, shown with -s
-                f"\n{TOTAL} raw events -> {delivered} department deliveries in {took:.1f}s "
+                f"\n{mode}: {TOTAL} raw events -> {delivered} department deliveries in {took:.1f}s "
                 f"from start-up, {flowing:.1f}s from first to last delivery "
                 f"({TOTAL / flowing:.0f} raw events/s); "
                 + ", ".join(f"{d}={sum(c.values())}" for d, c in counts.items())
