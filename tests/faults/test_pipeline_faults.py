@@ -1,0 +1,196 @@
+"""The whole pipeline under load while every part of it fails in turn.
+
+``connectors`` (a jsonl source fed while the test runs) -> ``translator`` -> ``router`` ->
+``timeline``, each a ``hub run`` process on an embedded broker that keeps its data in S3
+(a local moto_server), so it can be restarted. The services start before the broker exists
+(not ready, then ready), and while records keep arriving each service is SIGKILLed and
+restarted, the broker is killed and restarted, and a second translator joins and leaves the
+group. Afterwards every source record is on its department topics at least once and in the
+timeline store exactly once, per-key order holds, and hub.dlq holds exactly the poisoned
+records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connectors.kit.config import raw_streams
+from hub.runtime.cluster import EmbeddedBroker
+from hub.topics import DLQ, catalog, create_topics, department_topic, raw_topic
+from tests.faults.conftest import variant_params
+from tests.faults.pipeline import (
+    INSTANCE,
+    SERVICES,
+    Collector,
+    Expected,
+    Feeder,
+    Pipeline,
+    Report,
+    Seen,
+    check_departments,
+    check_dlq,
+    check_timeline,
+    expected_for,
+    mixed_lines,
+)
+from tests.faults.s3 import persistent_broker
+
+
+@dataclass(frozen=True)
+class Variant:
+    records: int
+    rate: float
+    rounds: int
+
+
+VARIANTS = {
+    "short": Variant(records=600, rate=14.0, rounds=1),
+    "full": Variant(records=4000, rate=40.0, rounds=3),
+}
+
+
+def stored_ids(database: Path) -> set[str]:
+    try:
+        with sqlite3.connect(database) as conn:
+            return {row[0] for row in conn.execute("SELECT ce_id FROM timeline_events")}
+    except sqlite3.Error:
+        return set()
+
+
+def log(message: str, started: float) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {message}")  # noqa: T201 - the run's story
+
+
+@dataclass
+class Run:
+    dept: list[Seen]
+    raw: list[Seen]
+    dlq: list[Seen]
+
+
+def start_before_broker(pipeline: Pipeline, broker: EmbeddedBroker, feeder: Feeder) -> None:
+    """Services first: alive, not ready, waiting; then the broker and its topics."""
+    pipeline.start_all()
+    for name in SERVICES:
+        process = pipeline.processes[name]
+        process.wait_for(lambda p=process: p.status("/healthz") == 200, 30, "healthz")
+        assert process.status("/readyz") == 503, f"{name} ready without a broker"
+    head = len(feeder.lines) // 10
+    feeder.write(feeder.lines[:head])  # records that exist before the broker does
+    feeder.written = head
+    broker.start()
+    specs = catalog(pipeline.config, raw_streams(pipeline.config.connectors))
+    asyncio.run(create_topics(pipeline.cluster, specs))
+    pipeline.wait_ready(timeout=90)
+
+
+def inject_faults(
+    pipeline: Pipeline, broker: EmbeddedBroker, round_no: int, started: float
+) -> None:
+    """One round: SIGKILL and restart each service, kill and restart the broker, rebalance."""
+    for name in SERVICES:
+        time.sleep(1.0)
+        pipeline.restart(name)
+        pipeline.wait_ready(name, timeout=60)
+        log(f"round {round_no}: {name} SIGKILLed and back", started)
+    time.sleep(1.0)
+    broker.kill()
+    pipeline.wait_unready(timeout=30)
+    log(f"round {round_no}: broker killed, every service not ready", started)
+    time.sleep(1.0)
+    broker.start()
+    pipeline.wait_ready(timeout=90)
+    log(f"round {round_no}: broker restarted, every service ready", started)
+    pipeline.start("translator", name="translator-2")
+    pipeline.wait_ready("translator-2", "translator", timeout=60)
+    time.sleep(1.0)
+    assert pipeline.stop("translator-2") == 0
+    pipeline.wait_ready("translator", timeout=60)
+    log(f"round {round_no}: a second translator joined and left", started)
+
+
+def drain_and_collect(pipeline: Pipeline, expected: Expected, bootstrap: str) -> Run:
+    deadline = time.monotonic() + 120
+    while not expected.timeline <= stored_ids(pipeline.database):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    departments = [department_topic(d) for d in pipeline.config.departments]
+    wanted = set().union(*expected.deliveries.values())
+    raws = [raw_topic(INSTANCE, "customer"), raw_topic(INSTANCE, "order")]
+    return Run(
+        dept=asyncio.run(Collector(bootstrap, departments).read(wanted)),
+        raw=asyncio.run(Collector(bootstrap, raws).read(set(expected.raw))),
+        dlq=asyncio.run(Collector(bootstrap, [DLQ]).read()),
+    )
+
+
+def report_for(pipeline: Pipeline, expected: Expected, run: Run) -> Report:
+    lost, redelivered, violations = check_departments(expected, run.dept)
+    missing, duplicated, rows = check_timeline(expected, pipeline.database, pipeline.config)
+    unexpected, dlq_translator, dlq_connector = check_dlq(expected, run.dlq)
+    return Report(
+        lost=lost,
+        raw_lost=set(expected.raw) - {r.header("ce_id") for r in run.raw},
+        timeline_missing=missing,
+        timeline_duplicated=duplicated,
+        timeline_rows=rows,
+        department_duplicates=redelivered,
+        order_violations=violations,
+        dlq_total=len(run.dlq),
+        dlq_unexpected=unexpected,
+        dlq_missing_translator=dlq_translator,
+        dlq_missing_connector=dlq_connector,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("variant", variant_params())
+def test_pipeline_survives_crashes_broker_restart_and_rebalance(
+    variant: str, tmp_path: Path
+) -> None:
+    plan = VARIANTS[variant]
+    started = time.monotonic()
+    lines = mixed_lines(plan.records)
+    with persistent_broker(tmp_path / "broker") as broker:
+        pipeline = Pipeline(tmp_path, broker.bootstrap_servers)
+        expected = expected_for(lines, pipeline.config)
+        feeder = Feeder(pipeline.exports, lines, plan.rate)
+        try:
+            start_before_broker(pipeline, broker, feeder)
+            log("broker up, every service ready", started)
+            feeder.start()
+            for round_no in range(plan.rounds):
+                inject_faults(pipeline, broker, round_no, started)
+            log(f"faults done; fed {feeder.written} of {len(lines)} lines", started)
+            feeder.join(timeout=plan.records / plan.rate + 60)
+            assert feeder.done
+            run = drain_and_collect(pipeline, expected, broker.bootstrap_servers)
+        finally:
+            feeder.stopped.set()
+            pipeline.shutdown()
+
+    report = report_for(pipeline, expected, run)
+    poisoned = len(expected.translator_poison) + len(expected.connector_poison)
+    log(
+        f"{variant}: {len(lines)} source lines ({poisoned} poisoned), "
+        f"{sum(len(v) for v in expected.deliveries.values())} department deliveries expected, "
+        f"{len(expected.timeline)} timeline events expected; {report.line()}",
+        started,
+    )
+    assert not report.raw_lost, f"{len(report.raw_lost)} source records never reached raw"
+    assert not report.lost, {d: sorted(ids)[:5] for d, ids in report.lost.items()}
+    assert not report.timeline_missing, sorted(report.timeline_missing)[:10]
+    assert report.timeline_duplicated == 0
+    assert report.timeline_rows == len(expected.timeline), "exactly the expected events"
+    assert not report.order_violations, report.order_violations[:5]
+    assert not report.dlq_unexpected, report.dlq_unexpected[:5]
+    assert not report.dlq_missing_translator
+    assert not report.dlq_missing_connector
