@@ -15,6 +15,9 @@ from hub.runtime.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
+#: Media types a webhook source accepts unless it declares ``content_types`` (a tuple).
+JSON_TYPES = ("application/json",)
+
 
 class _TooLarge(Exception):  # noqa: N818 - internal control flow
     pass
@@ -66,6 +69,16 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
         except _TooLarge:
             return reject(
                 connector, "too_large", 413, f"body larger than {source.max_body_bytes} bytes"
+            )
+        # 415 for a declared media type the vendor does not send (no Content-Type: let through)
+        accepted = getattr(source, "content_types", JSON_TYPES)
+        declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if declared and declared not in accepted:
+            return reject(
+                connector,
+                "content_type",
+                415,
+                f"content type {declared!r}; expected {', '.join(accepted)}",
             )
         headers = dict(request.headers)
         uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
