@@ -93,8 +93,8 @@ def translate(raw: Envelope) -> Sequence[Envelope]:
         raise UntranslatableRecord(f"{entity} {raw.subject}: data is not a JSON object")
     if entity == "webhook_event":
         return []
-    record = _Object(raw, entity, data)
     try:
+        record = _Object(raw, entity, data)
         if entity == "company":
             payloads = [record.customer("company")]
         elif entity == "contact":
@@ -106,7 +106,7 @@ def translate(raw: Envelope) -> Sequence[Envelope]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UntranslatableRecord(f"{entity} {record.object_id}: {where}: {first['msg']}") from exc
+        raise UntranslatableRecord(f"{entity} {data.get('id')}: {where}: {first['msg']}") from exc
     return [record.envelope(payload, id_parts) for payload, id_parts in payloads]
 
 

@@ -116,7 +116,7 @@ class _Ticket:
         self.fields = {
             f.get("id"): f.get("value")
             for f in data.get("custom_fields") or ()
-            if isinstance(f, Mapping)
+            if isinstance(f, Mapping) and isinstance(f.get("id"), int | str)
         }
 
     def time(self, name: str) -> datetime:
@@ -131,7 +131,22 @@ class _Ticket:
 
     def setting(self, name: str, default: Any) -> Any:
         value = self.mapping.get(name)
-        return default if value is None else value
+        if value is None:
+            return default
+        if isinstance(default, list) and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise UntranslatableRecord(f"{self.what}: {name} is {value!r}, not a list of strings")
+        return value
+
+    def field(self, setting: str) -> Any:
+        """The value of the custom field whose id the mapping names under ``setting``."""
+        field_id = self.mapping.get(setting)
+        if field_id is None:
+            return None
+        if not isinstance(field_id, int | str) or isinstance(field_id, bool):
+            raise UntranslatableRecord(f"{self.what}: {setting} is {field_id!r}")
+        return self.fields.get(field_id)
 
     @property
     def ticket_id(self) -> str:
@@ -139,16 +154,14 @@ class _Ticket:
 
     def priority(self) -> str:
         value = self.data.get("priority") or "normal"
-        if value not in PRIORITIES:
+        if not isinstance(value, str) or value not in PRIORITIES:
             raise UntranslatableRecord(f"{self.what}: unknown priority {value!r}")
         return str(value)
 
     def order_id(self) -> str | None:
-        field_id = self.mapping.get("order_field_id")
-        if field_id is not None:
-            value = self.fields.get(field_id)
-            if isinstance(value, (str, int)) and str(value).strip():
-                return str(value).strip()
+        value = self.field("order_field_id")
+        if isinstance(value, (str, int)) and str(value).strip():
+            return str(value).strip()
         pattern = self.setting("order_number_pattern", None)
         subject = self.data.get("subject") or self.data.get("raw_subject")
         if isinstance(pattern, str) and isinstance(subject, str):
@@ -194,13 +207,11 @@ class _Ticket:
         tags = set(self.setting("complaint_tags", ["complaint"]))
         if tags.intersection(self.tags):
             return True
-        field_id = self.mapping.get("complaint_field_id")
-        value = self.fields.get(field_id) if field_id is not None else None
+        value = self.field("complaint_field_id")
         return value not in (None, "", False, "false")
 
     def complaint_category(self) -> str:
-        field_id = self.mapping.get("complaint_field_id")
-        value = self.fields.get(field_id) if field_id is not None else None
+        value = self.field("complaint_field_id")
         for candidate in [value, *self.tags]:
             if isinstance(candidate, str):
                 key = candidate.removeprefix("complaint_")
