@@ -35,6 +35,10 @@ browser: ## Debian Chromium and ChromeDriver for the page tests (installed only 
 test: lint typecheck check-schemas check-deploy browser ## Lint, type-check, then every test (unit and integration on a real broker)
 	$(BIN)/python -m pytest
 
+faults: $(STAMP) ## The full fault suite: long crash/restart runs and many more generated inputs
+	HANDOFF_FAULTS=full $(BIN)/python -m pytest tests/faults tests/abuse tests/property -s
+.PHONY: faults
+
 ARTEFACTS := tests/artefacts
 SCHEMA_OUT := test-artifacts/schemas
 ASYNCAPI_SPEC := $(ARTEFACTS)/node_modules/@asyncapi/specs/schemas/3.0.0.json
