@@ -23,6 +23,7 @@ from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
 from hub.commands import token as token_commands
 from hub.config import ConfigError, HubConfig, load_config
+from hub.demo import start_demo
 from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
 from hub.runtime.logging import configure_logging
@@ -150,6 +151,9 @@ def _cluster(kafka: KafkaSettings, state_dir: Path) -> Iterator[KafkaCluster]:
 def up(
     port: Annotated[int | None, typer.Option(help="HTTP port (default 8080)")] = None,
     host: Annotated[str | None, typer.Option(help="HTTP address (default 127.0.0.1)")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also run a simulated company (Odoo, HubSpot, Zendesk)")
+    ] = False,
 ) -> None:
     """Everything on one machine: broker (embedded unless configured), topics, all services."""
     settings, kafka = _settings()
@@ -158,6 +162,9 @@ def up(
     http_host = host or settings.http_host
     http_port = settings.http_port if port is None else port
     sock = _bind(http_host, http_port)
+    company = start_demo(config, settings.state_dir, http_host, http_port) if demo else None
+    if company is not None:
+        settings, config = company.settings(settings), company.config
     names = services_for_up(config)
     with _cluster(kafka, settings.state_dir) as cluster:
         specs = catalog(config, raw_streams(config.connectors))
@@ -166,7 +173,11 @@ def up(
             make_runtime(settings, config, cluster), [SERVICES[n] for n in names]
         )
         typer.echo(banner(cluster, names, f"http://{http_host}:{http_port}"))
+        if company is not None:
+            typer.echo(company.banner(f"http://{http_host}:{http_port}"))
         serve(service_host, sock, settings.shutdown_grace_seconds)
+    if company is not None:
+        company.stop()
     typer.echo("Handoff stopped.")
 
 

@@ -1,0 +1,167 @@
+"""The demo's effective configuration: ``hub.yaml`` plus the demo's connectors, identity
+rules, compressed process SLAs and department tokens.
+
+It is written to ``.hub/demo.yaml`` (a complete ``hub.yaml``): copy it, point a connector's
+URL and credentials at the real system, and start ``HUB_CONFIG=that-file hub up``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.api.auth import token_sha256
+from hub.config import HubConfig
+from hub.demo.systems import (
+    HUBSPOT_CLIENT_SECRET,
+    HUBSPOT_TOKEN,
+    ODOO_API_KEY,
+    ODOO_DATABASE,
+    ODOO_LOGIN,
+    ZENDESK_EMAIL,
+    ZENDESK_EXPORT_LAG,
+    ZENDESK_SIGNING_SECRET,
+    ZENDESK_TOKEN,
+    DemoSystems,
+)
+from hub.timeline.config import format_duration, parse_duration
+
+#: Identity "system" of ERP customer numbers: the ERP's ``ref``, the CRM's and helpdesk's
+#: ``erp_customer_number`` all link to ``customer_number:<number>``, so the three records of
+#: one customer meet there whatever order they arrive in (and a lookup by number works).
+CUSTOMER_NUMBER = "customer_number"
+
+
+def demo_token(department: str) -> str:
+    """The demo's API token of a department (printed in the banner; never use in production)."""
+    return f"demo-{department}"
+
+
+def connectors_section(systems: DemoSystems) -> dict[str, dict[str, Any]]:
+    """The three connector instances, as ``connectors:`` in ``hub.yaml`` would give them."""
+    endpoints = systems.endpoints
+    if endpoints is None:
+        raise RuntimeError("start the demo systems first")
+    from connectors.kit.registry import connector_types  # noqa: PLC0415 - entry points
+
+    section: dict[str, dict[str, Any]] = {
+        "odoo": {
+            "type": "odoo",
+            "url": endpoints.odoo,
+            "database": ODOO_DATABASE,
+            "login": ODOO_LOGIN,
+            "api_key": ODOO_API_KEY,
+            "read_delivered_date": True,
+            "poll_interval_seconds": 1.0,
+            "settle_seconds": 1.0,
+        },
+        "hubspot": {
+            "type": "hubspot",
+            "base_url": endpoints.hubspot,
+            "access_token": HUBSPOT_TOKEN,
+            "client_secret": HUBSPOT_CLIENT_SECRET,
+            "webhook_url": systems.webhook_url("hubspot"),
+            "poll_interval_seconds": 1.0,
+            "search_interval_seconds": 10.0,
+            "settle_seconds": 1.0,
+        },
+        "zendesk": {
+            "type": "zendesk",
+            "base_url": endpoints.zendesk,
+            "email": ZENDESK_EMAIL,
+            "api_token": ZENDESK_TOKEN,
+            "webhook_signing_secret": ZENDESK_SIGNING_SECRET,
+            "poll_interval_seconds": 1.0,
+            "export_interval_seconds": 6.0,
+            "export_lag_seconds": ZENDESK_EXPORT_LAG,
+        },
+    }
+    installed = connector_types()
+    return {name: spec for name, spec in section.items() if spec["type"] in installed}
+
+
+def identity_section(base: dict[str, Any]) -> dict[str, Any]:
+    """Cross references by ERP customer number, plus e-mail, domain and name, and VAT id."""
+    return {
+        **base,
+        "rules": [
+            {"kind": "cross_reference", "field": "ref", "system": CUSTOMER_NUMBER},
+            {"kind": "cross_reference", "field": "erp_customer_number", "system": CUSTOMER_NUMBER},
+            {"kind": "email"},
+            {"kind": "domain_and_name"},
+            {"kind": "vat_id"},
+        ],
+    }
+
+
+def _compress(value: str, factor: float) -> str:
+    seconds = max(1, round(parse_duration(value).total_seconds() / factor))
+    return format_duration(timedelta(seconds=seconds))
+
+
+def compress_processes(processes: dict[str, Any], factor: float) -> dict[str, Any]:
+    """Every SLA and lifecycle duration divided by ``factor`` (whole seconds, at least 1)."""
+    out: dict[str, Any] = {}
+    for name, given in processes.items():
+        process = dict(given)
+        if "slas" in process:
+            process["slas"] = [
+                {**rule, "within": _compress(rule["within"], factor)} for rule in process["slas"]
+            ]
+        if "churn_after" in process:
+            process["churn_after"] = _compress(process["churn_after"], factor)
+        if isinstance(process.get("at_risk"), dict) and "within" in process["at_risk"]:
+            process["at_risk"] = {
+                **process["at_risk"],
+                "within": _compress(process["at_risk"]["within"], factor),
+            }
+        out[name] = process
+    return out
+
+
+def demo_config(base: HubConfig, systems: DemoSystems) -> HubConfig:
+    """``base`` with the demo's connectors, identity rules, compressed SLAs and tokens."""
+    data = base.model_dump(mode="json", by_alias=True)
+    factor = timedelta(days=1).total_seconds() / systems.options.day_seconds
+    data["smoke"] = {**data["smoke"], "enabled": False}
+    data["connectors"] = connectors_section(systems)  # the company's systems, nothing else
+    data["identity"] = identity_section(data["identity"])
+    data["processes"] = compress_processes(data["processes"], factor)
+    data["departments"] = {
+        name: {**department, "token_sha256": token_sha256(demo_token(name))}
+        for name, department in data["departments"].items()
+    }
+    return HubConfig.model_validate(data)
+
+
+HEADER = """\
+# The effective configuration of `hub up --demo` (a complete hub.yaml).
+# The connectors point at local emulators with demo credentials. To read a real system
+# instead, copy this file, change that connector's URL and credentials (better as
+# ${ENV_VAR} references), and run: HUB_CONFIG=<the copy> hub up
+# SLA durations are compressed: one simulated day lasts %(day)s seconds.
+# Department tokens (only their SHA-256 is stored below): %(tokens)s
+"""
+
+
+def write_demo_yaml(config: HubConfig, path: Path, day_seconds: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = config.model_dump(mode="json", by_alias=True)
+    tokens = ", ".join(f"{name}={demo_token(name)}" for name in config.departments)
+    text = HEADER % {"day": f"{day_seconds:g}", "tokens": tokens}
+    path.write_text(text + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "CUSTOMER_NUMBER",
+    "compress_processes",
+    "connectors_section",
+    "demo_config",
+    "demo_token",
+    "identity_section",
+    "write_demo_yaml",
+]
