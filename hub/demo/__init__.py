@@ -36,10 +36,18 @@ class Demo:
 
         e = self.endpoints
         c = self.systems.company
+
+        def read(instance: str, url: str, what: str) -> str:
+            configured = self.config.connectors.get(instance)
+            settings = configured.settings if configured is not None else {}
+            if settings.get("url", settings.get("base_url")) == url:
+                return f"{url}  ({what})"
+            return f"{url}  (not read: hub.yaml configures the {instance} instance)"
+
         rows = [
-            ("Odoo", f"{e.odoo}  (ERP emulator, JSON-RPC)"),
-            ("HubSpot", f"{e.hubspot}  (CRM emulator; webhooks to /v1/webhooks/hubspot)"),
-            ("Zendesk", f"{e.zendesk}  (helpdesk emulator; webhooks to /v1/webhooks/zendesk)"),
+            ("Odoo", read("odoo", e.odoo, "ERP emulator, JSON-RPC")),
+            ("HubSpot", read("hubspot", e.hubspot, "CRM emulator; webhooks to the hub")),
+            ("Zendesk", read("zendesk", e.zendesk, "helpdesk emulator; webhooks to the hub")),
             ("Company", f"{len(c.customers)} customers, seed {self.systems.options.seed}, "
              f"one day = {self.systems.options.day_seconds:g} s"),
             ("Config", f"{self.config_file}  (copy it to connect a real system)"),

@@ -123,11 +123,17 @@ def compress_processes(processes: dict[str, Any], factor: float) -> dict[str, An
 
 
 def demo_config(base: HubConfig, systems: DemoSystems) -> HubConfig:
-    """``base`` with the demo's connectors, identity rules, compressed SLAs and tokens."""
+    """``base`` with the demo's connectors, identity rules, compressed SLAs and tokens.
+
+    Connector instances configured in ``base`` are kept, and one named ``odoo``,
+    ``hubspot`` or ``zendesk`` replaces the demo's: that system is then read from where
+    ``hub.yaml`` says while the company goes on working in the other two emulators.
+    """
     data = base.model_dump(mode="json", by_alias=True)
     factor = timedelta(days=1).total_seconds() / systems.options.day_seconds
     data["smoke"] = {**data["smoke"], "enabled": False}
-    data["connectors"] = connectors_section(systems)  # the company's systems, nothing else
+    # an instance hub.yaml already configures (e.g. odoo pointing at the real ERP) wins
+    data["connectors"] = {**connectors_section(systems), **data["connectors"]}
     data["identity"] = identity_section(data["identity"])
     data["processes"] = compress_processes(data["processes"], factor)
     data["departments"] = {

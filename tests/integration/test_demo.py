@@ -137,7 +137,7 @@ def test_demo_company_reaches_every_stage(demo: Demo) -> None:  # noqa: PLR0915 
 
     # the effective configuration a user copies to switch a connector to a real system
     effective = parse_config((demo.state / "demo.yaml").read_text(), env={})
-    assert set(effective.connectors) == set(INSTANCES)
+    assert set(INSTANCES) <= set(effective.connectors)
     for name in INSTANCES:
         settings = effective.connectors[name].settings
         url = urls[name]
@@ -152,7 +152,7 @@ def test_demo_company_reaches_every_stage(demo: Demo) -> None:  # noqa: PLR0915 
 
     hub.wait_for(all_connectors_counted, 90, "raw events from odoo, hubspot and zendesk")
     states = {c["instance"]: c["state"] for c in demo.api("/v1/connectors")["connectors"]}
-    assert states == dict.fromkeys(INSTANCES, "running")
+    assert {n: states.get(n) for n in INSTANCES} == dict.fromkeys(INSTANCES, "running")
     listed = subprocess.run(
         [sys.executable, "-m", "hub", "connector", "list", "--url", hub.url],
         capture_output=True, text=True, timeout=30, check=True, cwd=REPO,
