@@ -13,6 +13,7 @@ Every problem of every instance is reported at once with its key, e.g.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -85,15 +86,29 @@ def validate_connectors(value: dict[str, ConnectorInstance]) -> dict[str, Connec
 ConnectorsSection = Annotated[dict[str, ConnectorInstance], AfterValidator(validate_connectors)]
 
 
-def raw_streams(connectors: dict[str, ConnectorInstance]) -> list[tuple[str, str]]:
-    """``(instance, entity)`` of every configured instance: their raw topics join the catalog."""
+def instance_entities(instance: ConnectorInstance) -> tuple[str, ...]:
+    """The entities of one configured instance (its type's, or its ``entities_for``)."""
     from connectors.kit.registry import get_type  # noqa: PLC0415 - entry points load lazily
 
+    connector_type = get_type(instance.type)
+    if connector_type.entities_for is None:
+        return connector_type.entities
+    return connector_type.entities_of(connector_type.parse_settings(instance.settings))
+
+
+def raw_streams(connectors: Mapping[str, ConnectorInstance]) -> list[tuple[str, str]]:
+    """``(instance, entity)`` of every configured instance: their raw topics join the catalog."""
     return [
         (name, entity)
         for name, instance in connectors.items()
-        for entity in get_type(instance.type).entities
+        for entity in instance_entities(instance)
     ]
 
 
-__all__ = ["ConnectorInstance", "ConnectorsSection", "raw_streams", "validate_connectors"]
+__all__ = [
+    "ConnectorInstance",
+    "ConnectorsSection",
+    "instance_entities",
+    "raw_streams",
+    "validate_connectors",
+]

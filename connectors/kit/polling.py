@@ -34,7 +34,7 @@ class PollingSource(Source[S]):
 
     def streams(self) -> tuple[str, ...]:
         """The streams to poll, one cursor each; by default one stream per entity."""
-        return self.entities
+        return self.instance_entities
 
     def read(self, stream: str, cursor: str | None) -> AsyncIterator[Record | BadRecord]:
         """Yield the records of ``stream`` after ``cursor`` (``None``: from the beginning)."""

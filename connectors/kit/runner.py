@@ -30,20 +30,16 @@ from connectors.kit.settings import ConnectorSettings
 from connectors.kit.source import BadRecord, Record, build_raw_event, raw_topic_name
 from connectors.kit.webhook import DeliveryLog, WebhookSource
 from hub.runtime.deadletter import dead_letter
-from hub.runtime.metrics import HubMetrics
+from hub.runtime.metrics import CONNECTOR_STATES, HubMetrics
 from schemas.envelope import KafkaRecord
 
 log = logging.getLogger(__name__)
 
+#: ``disabled``: configured with ``enabled: false``, kept but never started.
 ConnectorState = Literal["starting", "running", "backing_off", "failed", "stopped", "disabled"]
-STATES: tuple[ConnectorState, ...] = (
-    "starting",
-    "running",
-    "backing_off",
-    "failed",
-    "stopped",
-    "disabled",
-)
+#: Every state, as the metrics catalog lists them (``hub_connector_state`` keeps one series
+#: per state; dashboards and alerts rely on this fixed set).
+STATES: tuple[str, ...] = CONNECTOR_STATES
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -163,6 +159,8 @@ class InstanceRunner:
         self.instance = instance
         self.type = connector_type
         self.settings = settings
+        #: this instance's entities (the type's, or what its ``entities_for`` says)
+        self.entities = connector_type.entities_of(settings)
         self.source = connector_type.build_source(settings, instance)
         self.publisher = publisher
         self.checkpoints = checkpoints
@@ -218,10 +216,10 @@ class InstanceRunner:
                 "yield Record or BadRecord"
             )
         entity = item.entity or stream
-        if entity not in self.type.entities:
+        if entity not in self.entities:
             raise FatalError(
                 f"stream {stream!r} yielded a record of entity {entity!r}; "
-                f"{self.type.name} declares {', '.join(self.type.entities)}"
+                f"instance {self.instance} has {', '.join(self.entities) or 'no entities'}"
             )
         if isinstance(item, BadRecord):
             topic, letter = connector_dead_letter(
@@ -344,7 +342,13 @@ class InstanceRunner:
         return self.accepting_webhooks and state == "starting"
 
     async def run(self) -> None:
-        """Poll forever; never raises except on cancellation (failures become the state)."""
+        """Poll forever; never raises except on cancellation (failures become the state).
+
+        ``open()`` follows the error model of reads: a retriable failure (the server is
+        down at start-up) backs off and opens again, a fatal one fails the instance with
+        the reason; ``close()`` is called after every failed ``open()``, so a source may
+        release what it acquired before the failure.
+        """
         if not isinstance(self.source, PollingSource):
             self.set_state("running")
             return
@@ -353,7 +357,7 @@ class InstanceRunner:
             while True:
                 try:
                     if not opened:
-                        await self.source.open()
+                        await self._open()
                         opened = True
                     if self.status.state != "backing_off":
                         self.set_state("running")
@@ -373,8 +377,28 @@ class InstanceRunner:
             if self.status.state != "failed":
                 self.set_state("stopped")
             if opened:
-                with contextlib.suppress(Exception):
-                    await self.source.close()
+                await self._close()
+
+    async def _open(self) -> None:
+        """``source.open()``; on failure ``source.close()`` and re-raise for :meth:`run`."""
+        try:
+            await self.source.open()
+        except BaseException:
+            await self._close()
+            raise
+
+    async def _close(self) -> None:
+        try:
+            await self.source.close()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning(
+                "connector %s: close() failed",
+                self.instance,
+                exc_info=True,
+                extra={"connector": self.instance},
+            )
 
     async def _back_off(self, exc: Exception) -> None:
         retry_after = exc.retry_after if isinstance(exc, RetriableError) else None
@@ -421,7 +445,7 @@ class InstanceRunner:
         for record in records:
             if not record.entity:
                 raise BadRecordError(f"record {record.id!r} has no entity")
-            if record.entity not in self.type.entities:
+            if record.entity not in self.entities:
                 raise BadRecordError(f"record {record.id!r}: unknown entity {record.entity!r}")
             if not record.revision:
                 record = Record(  # noqa: PLW2901 - the delivery id is the revision

@@ -80,22 +80,35 @@ class RawEvent:
 
 @dataclass
 class SourceContext:
-    """What the kit tells a source about where it runs."""
+    """What the kit tells a source about where it runs.
+
+    ``entities``: the instance's entities (:meth:`ConnectorType.entities_of`: the type's
+    ``entities``, or what its ``entities_for`` says for these settings).
+    """
 
     instance: str
     type_name: str
     extras: dict[str, Any] = field(default_factory=dict)
+    entities: tuple[str, ...] = ()
 
 
 class Source(Generic[S]):
     """Base of every source. Subclasses declare ``entities`` and get ``self.settings``."""
 
     #: The entities this source produces; each has the raw topic ``raw.<instance>.<entity>``.
+    #: A type whose entities depend on the instance declares ``entities_for`` on its
+    #: :class:`~connectors.kit.registry.ConnectorType` instead; :attr:`instance_entities`
+    #: is what this instance has either way.
     entities: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: S, context: SourceContext) -> None:
         self.settings = settings
         self.context = context
+
+    @property
+    def instance_entities(self) -> tuple[str, ...]:
+        """The entities of this instance (the context's, else the class's ``entities``)."""
+        return self.context.entities or self.entities
 
     async def open(self) -> None:
         """Acquire clients (HTTP sessions, database pools); called once before reading."""

@@ -89,15 +89,12 @@ connection losses and timeouts are retried with backoff.
 from connectors.kit.registry import ConnectorType
 from connectors.sqltable.settings import SqlTableSettings
 from connectors.sqltable.source import SqlTableSource
-from connectors.sqltable.translate import translate
-
-#: The entity names the example configuration uses; an instance's real entities are the
-#: keys of its ``tables`` (:func:`entities_for`).
-DEFAULT_ENTITIES = ("customers", "orders", "shipments", "invoices", "payments")
+from connectors.sqltable.translate import translator
 
 
 def entities_for(settings: SqlTableSettings) -> tuple[str, ...]:
-    """The entities (raw topics ``raw.<instance>.<entity>``) of one configured instance."""
+    """The entities (raw topics ``raw.<instance>.<entity>``) of one configured instance:
+    the keys of its ``tables``."""
     return tuple(settings.tables)
 
 
@@ -105,11 +102,10 @@ CONNECTOR = ConnectorType(
     name="sqltable",
     settings_model=SqlTableSettings,
     source=SqlTableSource,
-    translate=translate,
-    entities=DEFAULT_ENTITIES,
+    translator_factory=translator,
+    entities_for=entities_for,
     description="ERP tables read incrementally by (timestamp, id) from PostgreSQL, "
     "MariaDB/MySQL or SQLite",
-    extras={"entities_for": entities_for},
 )
 
-__all__ = ["CONNECTOR", "SqlTableSettings", "SqlTableSource", "entities_for", "translate"]
+__all__ = ["CONNECTOR", "SqlTableSettings", "SqlTableSource", "entities_for", "translator"]

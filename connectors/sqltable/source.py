@@ -21,7 +21,7 @@ from connectors.kit.polling import PollingSource
 from connectors.kit.source import BadRecord, Record, SourceContext
 from connectors.sqltable.reader import Cursor, Database, TableReader, jsonable
 from connectors.sqltable.settings import SqlTableSettings
-from connectors.sqltable.translate import check_row, register_instance
+from connectors.sqltable.translate import check_row
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,14 @@ log = logging.getLogger(__name__)
 class SqlTableSource(PollingSource[SqlTableSettings]):
     """Reads the configured ERP tables of one database."""
 
-    #: The entities are the instance's configured table names (``streams``); the type
-    #: declares none of its own.
+    #: The entities are the instance's configured table names (the type's ``entities_for``);
+    #: the type declares none of its own.
     entities = ()
 
     def __init__(self, settings: SqlTableSettings, context: SourceContext) -> None:
         super().__init__(settings, context)
         self.db: Database | None = None
         self.readers: dict[str, TableReader] = {}
-        register_instance(context.instance, settings)
 
     def streams(self) -> tuple[str, ...]:
         return tuple(self.settings.tables)
@@ -52,9 +51,6 @@ class SqlTableSource(PollingSource[SqlTableSettings]):
         self.db = Database(self.settings)
         try:
             await self._prepare()
-        except FatalError:
-            await self.close()  # the kit does not call close() after a failed open()
-            raise
         except RetriableError as exc:
             log.warning(
                 "sqltable %s: database not ready (%s); will retry", self.context.instance, exc

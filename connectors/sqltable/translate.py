@@ -1,11 +1,12 @@
 """Raw ERP rows -> canonical events, driven only by the instance's ``mapping`` in hub.yaml.
 
 The translator is pure: one raw event in, canonical events out, decided from the row alone.
-It needs the instance's table settings (column names); they are looked up by the instance
-name in the raw event's ``source`` (``/connectors/<instance>``) and the entity in its type
-(``raw.sqltable.<entity>``). A running source registers its instance's settings
-(:func:`register_instance`); a translator running in a process without the source (``hub run
-translator``) reads them from ``hub.yaml`` (``HUB_CONFIG``) on first use.
+It needs the instance's table settings (column names), so each instance has its own
+translator, built from its settings by :func:`translator` (the connector type's
+``translator_factory``: the translator service builds one per configured instance from
+``hub.yaml``). It reads the instance name from the raw event's ``source``
+(``/connectors/<instance>``) and the table by the entity in its type
+(``raw.sqltable.<entity>``).
 
 Transitions are emitted from the state the row shows, cumulatively, with event ids made of
 ``(entity, row id, transition)`` rather than the row's revision: a confirmed order read
@@ -29,18 +30,16 @@ payment     payment.received once ``received_at`` is set
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from connectors.kit.errors import UntranslatableRecord
+from connectors.kit.registry import Translator
 from connectors.sqltable.settings import (
     CustomerMapping,
     InvoiceMapping,
@@ -72,48 +71,6 @@ from schemas.parts import Address, Money, OrderLine, SourceRef
 TYPE_NAME = "sqltable"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+()./ \-]{3,40}$")
-
-_instances: dict[str, SqlTableSettings] = {}
-_lock = threading.Lock()
-
-
-def register_instance(instance: str, settings: SqlTableSettings) -> None:
-    """Make an instance's mapping known to the translator in this process."""
-    with _lock:
-        _instances[instance] = settings
-
-
-_loaded: set[tuple[str, float]] = set()
-
-
-def _from_hub_config(instance: str) -> SqlTableSettings | None:
-    """Load the sqltable instances of ``hub.yaml`` (once per file version)."""
-    from hub.config import load_config  # noqa: PLC0415 - only where no source runs
-
-    path = Path(os.environ.get("HUB_CONFIG", "hub.yaml"))
-    version = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
-    if version in _loaded:
-        return None
-    config = load_config(path)
-    _loaded.add(version)
-    found = None
-    for name, entry in config.connectors.items():
-        if entry.type == TYPE_NAME:
-            settings = SqlTableSettings.model_validate(entry.settings)
-            register_instance(name, settings)
-            if name == instance:
-                found = settings
-    return found
-
-
-def table_settings(instance: str, entity: str) -> TableSettings:
-    settings = _instances.get(instance) or _from_hub_config(instance)
-    if settings is None:
-        raise UntranslatableRecord(f"no sqltable instance named {instance!r} is configured")
-    table = settings.tables.get(entity)
-    if table is None:
-        raise UntranslatableRecord(f"instance {instance!r} has no table for entity {entity!r}")
-    return table
 
 
 class _Row:
@@ -571,17 +528,25 @@ def translate_with(
         raise UntranslatableRecord(f"{ctx.row.where}: {problems}") from exc
 
 
-def translate(raw: Envelope) -> Sequence[Envelope]:
-    """One raw ``raw.sqltable.<entity>`` event -> its canonical events."""
-    instance, entity = parse_origin(raw)
-    return translate_with(raw, instance, entity, table_settings(instance, entity))
+def translator(settings: SqlTableSettings) -> Translator:
+    """The translator of the instance configured with ``settings`` (its tables' mappings)."""
+    tables = dict(settings.tables)
+
+    def translate(raw: Envelope) -> Sequence[Envelope]:
+        """One raw ``raw.sqltable.<entity>`` event -> its canonical events."""
+        instance, entity = parse_origin(raw)
+        table = tables.get(entity)
+        if table is None:
+            raise UntranslatableRecord(f"instance {instance!r} has no table for entity {entity!r}")
+        return translate_with(raw, instance, entity, table)
+
+    return translate
 
 
 __all__ = [
     "TYPE_NAME",
     "check_row",
     "parse_origin",
-    "register_instance",
-    "translate",
     "translate_with",
+    "translator",
 ]

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from connectors.kit.checkpoints import MemoryCheckpoints
 from connectors.kit.errors import ConnectorError, UntranslatableRecord
 from connectors.kit.http import RecordedTransport, use_transport
 from connectors.kit.polling import PollingSource
-from connectors.kit.registry import ConnectorType, get_type
+from connectors.kit.registry import ConnectorType, Translator, get_type
 from connectors.kit.runner import InstanceRunner, dead_letter_stage
 from connectors.kit.settings import ConnectorSettings, fields_that_should_be_secret, masked
 from connectors.kit.source import Record, build_raw_event
@@ -61,9 +62,18 @@ def load_raw_fixtures(fixtures: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def raw_fixture_event(
-    connector_type: ConnectorType, instance: str, name: str, fixture: Mapping[str, Any]
+    connector_type: ConnectorType,
+    instance: str,
+    name: str,
+    fixture: Mapping[str, Any],
+    *,
+    entities: Sequence[str] | None = None,
 ) -> Envelope:
-    """The raw event the kit would publish for a ``raw/*.json`` fixture."""
+    """The raw event the kit would publish for a ``raw/*.json`` fixture.
+
+    ``entities``: the instance's entities (:meth:`ConnectorType.entities_of` its settings);
+    by default the type's ``entities``.
+    """
     try:
         record = Record(
             id=str(fixture["id"]),
@@ -76,16 +86,26 @@ def raw_fixture_event(
         raise AssertionError(
             f"fixture raw/{name} needs entity, id, time (ISO 8601) and data: {exc!r}"
         ) from exc
-    assert entity in connector_type.entities, (
-        f"fixture raw/{name}: entity {entity!r} is not one of {connector_type.entities}"
-    )
+    allowed = tuple(connector_type.entities if entities is None else entities)
+    assert entity in allowed, f"fixture raw/{name}: entity {entity!r} is not one of {allowed}"
     return build_raw_event(instance, connector_type.name, entity, record).envelope
 
 
-def translate_checked(connector_type: ConnectorType, raw: Envelope, where: str) -> list[Envelope]:
-    """Translate ``raw`` and validate every output; assertion messages name ``where``."""
+def translate_checked(
+    connector_type: ConnectorType,
+    raw: Envelope,
+    where: str,
+    *,
+    translator: Translator | None = None,
+) -> list[Envelope]:
+    """Translate ``raw`` and validate every output; assertion messages name ``where``.
+
+    ``translator``: the instance's (:meth:`ConnectorType.translator` of its settings); by
+    default the type's settings-free ``translate``.
+    """
+    translate = connector_type.translate if translator is None else translator
     try:
-        events = list(connector_type.translate(raw))
+        events = list(translate(raw))
     except UntranslatableRecord:
         raise
     except Exception as exc:
@@ -122,6 +142,22 @@ class _Harness:
     def settings(self, **overrides: Any) -> ConnectorSettings:
         values = _substitute({**self.raw_settings, **overrides}, self.fixtures)
         return self.type.parse_settings(values)
+
+    @cached_property
+    def entities(self) -> tuple[str, ...]:
+        """The entities of the suite's instance (``entities_for`` decides when declared)."""
+        return self.type.entities_of(self.settings())
+
+    @cached_property
+    def translator(self) -> Translator:
+        """The translator of the suite's instance (``translator_factory`` when declared)."""
+        return self.type.translator(self.settings())
+
+    def raw_event(self, name: str, fixture: Mapping[str, Any]) -> Envelope:
+        return raw_fixture_event(self.type, self.instance, name, fixture, entities=self.entities)
+
+    def translated(self, raw: Envelope, where: str) -> list[Envelope]:
+        return translate_checked(self.type, raw, where, translator=self.translator)
 
     @contextmanager
     def recorded_http(self) -> Iterator[RecordedTransport | None]:
@@ -259,11 +295,11 @@ def connector_contract_tests(
             fixtures_found = load_raw_fixtures(harness.fixtures)
             assert fixtures_found, f"no raw/*.json fixtures in {harness.fixtures}"
             for name, fixture in fixtures_found:
-                raw = raw_fixture_event(resolved, instance, name, fixture)
+                raw = harness.raw_event(name, fixture)
                 where = f"fixture raw/{name}"
                 expect = fixture.get("expect")
                 try:
-                    events = translate_checked(resolved, raw, where)
+                    events = harness.translated(raw, where)
                 except UntranslatableRecord as exc:
                     if isinstance(expect, dict) and "error" in expect:
                         assert type(exc).__name__ == expect["error"] or expect["error"] in [
@@ -280,11 +316,11 @@ def connector_contract_tests(
 
         def test_translation_is_deterministic(self) -> None:
             for name, fixture in load_raw_fixtures(harness.fixtures):
-                raw = raw_fixture_event(resolved, instance, name, fixture)
+                raw = harness.raw_event(name, fixture)
                 where = f"fixture raw/{name}"
                 try:
-                    first = translate_checked(resolved, raw, where)
-                    second = translate_checked(resolved, raw, where)
+                    first = harness.translated(raw, where)
+                    second = harness.translated(raw, where)
                 except UntranslatableRecord:
                     continue
                 assert [(e.id, e.type, e.data) for e in first] == [
@@ -301,7 +337,7 @@ def connector_contract_tests(
                 harness.poll(publisher, MemoryCheckpoints())
                 events = publisher.raw()
                 assert events, "a read of the fixtures published no raw event"
-                topics = {f"raw.{instance}.{entity}": entity for entity in resolved.entities}
+                topics = {f"raw.{instance}.{entity}": entity for entity in harness.entities}
                 for topic, event in events:
                     assert topic in topics, f"published to {topic}; expected one of {list(topics)}"
                     entity = topics[topic]
@@ -313,7 +349,7 @@ def connector_contract_tests(
                 for topic, event in events:
                     where = f"record {event.subject} read from the fixtures ({topic})"
                     with suppress(UntranslatableRecord):
-                        translate_checked(resolved, event, where)
+                        harness.translated(event, where)
 
             def test_resume_after_restart_neither_skips_nor_repeats(self) -> None:
                 full = MemoryPublisher()
@@ -430,7 +466,7 @@ def _check_webhooks(harness: _Harness) -> None:
     for topic, event in publisher.raw():
         assert topic.startswith(f"raw.{harness.instance}."), topic
         with suppress(UntranslatableRecord):
-            translate_checked(harness.type, event, f"webhook record {event.subject}")
+            harness.translated(event, f"webhook record {event.subject}")
 
 
 __all__ = [

@@ -89,10 +89,14 @@ def list_connectors(
     if not config.connectors:
         typer.echo("  (none)")
     for name, instance in config.connectors.items():
-        settings = masked(types[instance.type].parse_settings(instance.settings))
+        connector_type = types[instance.type]
+        parsed = connector_type.parse_settings(instance.settings)
+        settings = masked(parsed)
         state = "configured" if instance.enabled else "disabled"
         shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k in instance.settings)
         typer.echo(f"  {name:<18} {instance.type:<12} {state:<11} {shown}")
+        entities = ", ".join(connector_type.entities_of(parsed))
+        typer.echo(f"      entities: {entities} (topics raw.{name}.<entity>)")
         for _, checkpoint in sorted(cursors.items()):
             if checkpoint.instance == name:
                 typer.echo(f"      cursor {checkpoint.stream}: {checkpoint.cursor}")
@@ -125,7 +129,12 @@ def describe(name: Annotated[str, typer.Argument(help="an installed connector ty
     except UnknownConnectorType as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{connector_type.name} ({connector_type.kind}): {connector_type.description}")
-    typer.echo(f"entities: {', '.join(connector_type.entities)}")
+    if connector_type.per_instance_entities:
+        typer.echo("entities: per instance, from its settings (hub connector list shows them)")
+    else:
+        typer.echo(f"entities: {', '.join(connector_type.entities)}")
+    if connector_type.per_instance_translator:
+        typer.echo("translator: per instance, built from its settings")
     secrets = set(secret_fields(connector_type.settings_model))
     typer.echo("settings (connectors.<instance>.<setting> in hub.yaml):")
     for field_name, field in connector_type.settings_model.model_fields.items():

@@ -15,6 +15,7 @@ import typer
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from connectors.kit.config import raw_streams
 from hub.config import HubConfig
 from hub.runtime.metrics import MIDDLEWARE_METRICS, HubMetrics
 from hub.topics import catalog
@@ -124,7 +125,8 @@ def metrics_markdown() -> str:
 
 def topics_document(config: HubConfig | None = None) -> dict[str, Any]:
     """The chart's topic list (``files/topics.yaml``) from the topic catalog."""
-    specs = catalog(config or HubConfig())
+    config = config or HubConfig()
+    specs = catalog(config, raw_streams(config.connectors))
     return {
         "topics": [
             {

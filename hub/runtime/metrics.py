@@ -34,7 +34,7 @@ STAGE_BUCKETS = (
     30 * 86400.0,
 )
 #: Every state a connector instance can be in; ``hub_connector_state`` keeps one series each.
-CONNECTOR_STATES = ("starting", "running", "backing_off", "failed", "stopped")
+CONNECTOR_STATES = ("starting", "running", "backing_off", "failed", "stopped", "disabled")
 
 
 @dataclass(frozen=True)

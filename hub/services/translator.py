@@ -21,7 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from connectors.kit.registry import translator_for
+from connectors.kit.registry import InstanceTranslators
 from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
@@ -74,7 +74,7 @@ def lookup_routes(store: IdentityStore) -> APIRouter:
 
 def translator_service(
     runtime: Runtime,
-    lookup: TranslatorLookup = translator_for,
+    lookup: TranslatorLookup | None = None,
     *,
     group_id: str = GROUP,
     raw_topics: Sequence[str] | None = None,
@@ -83,10 +83,15 @@ def translator_service(
 ) -> Service:
     """The translator; tests pass their own ``lookup`` and explicit ``raw_topics``.
 
+    By default each connector instance of ``hub.yaml`` gets its type's translator, built
+    from the instance's settings when the type needs them (:class:`InstanceTranslators`).
+
     With ``rules``, the same batch is also routed (:func:`translate_and_route`)."""
     metrics = runtime.metrics
     router_stage = RouterStage(rules, metrics) if rules is not None else None
     resolver = IdentityResolver()
+    if lookup is None:
+        lookup = InstanceTranslators(runtime.config.connectors)
     stage = TranslationStage(runtime.config, lookup, resolver, metrics)
 
     def publish_merges(merges: list[Merge]) -> None:
@@ -182,7 +187,7 @@ def _as_consumed(topic: str, record: KafkaRecord) -> ConsumerRecord[bytes, bytes
 
 
 def translate_and_route(
-    runtime: Runtime, lookup: TranslatorLookup = translator_for, **options: Any
+    runtime: Runtime, lookup: TranslatorLookup | None = None, **options: Any
 ) -> Service:
     """Translator and router on the same batch: one consume-produce hop instead of two.
 

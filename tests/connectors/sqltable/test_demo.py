@@ -11,7 +11,6 @@ from connectors.kit.runner import InstanceRunner
 from connectors.sqltable import CONNECTOR, entities_for
 from connectors.sqltable.demo import DemoErp, example_settings
 from connectors.sqltable.settings import SqlTableSettings
-from connectors.sqltable.translate import translate
 from connectors.testing import MemoryPublisher
 from schemas.registry import validate_event
 from tests.connectors.sqltable.conftest import SERVERS, ensure_server
@@ -68,6 +67,7 @@ async def _run(url: str, prefix: str, instance: str) -> tuple[list[str], MemoryP
     finally:
         await erp.drop()
         await erp.close()
+    translate = CONNECTOR.translator(settings)
     events = [e for _, raw in publisher.raw() for e in translate(raw)]
     for event in events:
         validate_event(event)

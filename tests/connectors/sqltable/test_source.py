@@ -18,7 +18,6 @@ from connectors.kit.source import BadRecord, Record, SourceContext
 from connectors.sqltable import CONNECTOR
 from connectors.sqltable.settings import SqlTableSettings
 from connectors.sqltable.source import SqlTableSource
-from connectors.sqltable.translate import translate
 from connectors.testing import MemoryPublisher
 from schemas.registry import validate_event
 from tests.connectors.sqltable.conftest import BASE, Erp, ensure_server
@@ -239,6 +238,7 @@ async def test_bad_row_is_dead_lettered_and_the_source_goes_on(erp: Erp) -> None
     stored = checkpoints.get(INSTANCE, "payments")
     assert stored is not None
     assert '"id":3' in (stored.cursor or "")
+    translate = CONNECTOR.translator(runner.settings)
     events = [e for _, raw in publisher.raw() for e in translate(raw)]
     assert [(e.type, e.data["amount"]["amount"]) for e in events] == [
         ("payment.received", "100.00"),
@@ -293,6 +293,7 @@ async def test_orders_are_read_with_their_lines_and_translate(erp: Erp) -> None:
     assert [r.subject for r in raws] == ["41", "42"]
     assert [line["sku"] for line in raws[0].data["lines"]] == ["CHAIR-OAK", "TABLE-OAK"]
     assert raws[0].data["total"] == "714.60"
+    translate = CONNECTOR.translator(runner.settings)
     events = [e for raw in raws for e in translate(raw)]
     for event in events:
         validate_event(event)

@@ -12,11 +12,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from connectors.kit.errors import UntranslatableRecord
+from connectors.kit.registry import InstanceTranslators, translator_for
 from connectors.sqltable import CONNECTOR
 from connectors.sqltable.demo import erp_tables, example_tables
 from connectors.sqltable.settings import SqlTableSettings, TableSettings
-from connectors.sqltable.translate import check_row, register_instance, translate
+from connectors.sqltable.translate import check_row, translator
 from connectors.testing import raw_fixture_event
+from hub.config import load_config
 from schemas.envelope import Envelope
 from schemas.registry import validate_event
 
@@ -31,7 +33,7 @@ def _settings(**tables: Any) -> dict[str, Any]:
 
 
 SETTINGS = SqlTableSettings.model_validate(_settings())
-register_instance(INSTANCE, SETTINGS)
+translate = translator(SETTINGS)
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -42,7 +44,9 @@ def fixture(name: str) -> dict[str, Any]:
 def raw(name: str, instance: str = INSTANCE, **changes: Any) -> Envelope:
     content = fixture(name)
     content["data"] = {**content["data"], **changes}
-    return raw_fixture_event(CONNECTOR, instance, name, content)
+    return raw_fixture_event(
+        CONNECTOR, instance, name, content, entities=CONNECTOR.entities_of(SETTINGS)
+    )
 
 
 def events(name: str, **changes: Any) -> list[Envelope]:
@@ -115,7 +119,7 @@ def test_an_order_to_place_needs_lines() -> None:
 def test_a_line_without_total_is_priced_and_percent_tax_rates_are_fractions() -> None:
     spec = SETTINGS.tables["orders"].model_dump()
     spec["mapping"]["lines"]["tax_rate"] = "vat"
-    register_instance("erp_vat", SqlTableSettings.model_validate(_settings(orders=spec)))
+    translate = translator(SqlTableSettings.model_validate(_settings(orders=spec)))
     lines = [
         {"id": 1, "order_id": 41, "pos": 1, "sku": "A", "qty": "3", "price": "2.50", "vat": 19}
     ]
@@ -129,7 +133,7 @@ def test_order_key_references_become_instance_scoped_order_ids() -> None:
     spec = SETTINGS.tables["payments"].model_dump()
     spec["mapping"].pop("order_number")
     spec["mapping"]["order_key"] = "order_ref"
-    register_instance("erp_keys", SqlTableSettings.model_validate(_settings(payments=spec)))
+    translate = translator(SqlTableSettings.model_validate(_settings(payments=spec)))
     (paid,) = translate(raw("payment_received", instance="erp_keys", order_ref=41))
     assert paid.data["order_id"] == "erp_keys:41"
     assert paid.data["method"] == "bank_transfer"
@@ -146,30 +150,44 @@ def test_shipments_emit_what_happened_so_far() -> None:
     assert both[1].data["shipment_id"] == f"{INSTANCE}:17"
 
 
-def test_unknown_instance_or_entity_is_untranslatable() -> None:
-    with pytest.raises(UntranslatableRecord, match="no_such_erp"):
-        translate(raw("payment_received", instance="no_such_erp"))
+def test_an_entity_without_a_table_is_untranslatable() -> None:
     content = fixture("payment_received")
     content["entity"] = "customers"
-    other = raw_fixture_event(CONNECTOR, INSTANCE, "x", content)
+    other = raw_fixture_event(CONNECTOR, INSTANCE, "x", content, entities=("customers",))
     wrong_entity = other.model_copy(update={"type": "raw.sqltable.refunds"})
     with pytest.raises(UntranslatableRecord, match="refunds"):
         translate(wrong_entity)
 
 
-def test_a_translator_process_without_the_source_reads_hub_yaml(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_translator_service_builds_each_instance_translator_from_hub_yaml(
+    tmp_path: Path,
 ) -> None:
+    vat = SETTINGS.tables["orders"].model_dump()
+    vat["mapping"]["lines"]["tax_rate"] = "vat"
     config = tmp_path / "hub.yaml"
     config.write_text(
         orjson.dumps(
-            {"connectors": {"erp_from_file": {"type": "sqltable", **_settings()}}}
+            {
+                "connectors": {
+                    "erp_from_file": {"type": "sqltable", **_settings()},
+                    "erp_vat_file": {"type": "sqltable", **_settings(orders=vat)},
+                }
+            }
         ).decode(),  # JSON is YAML
         encoding="utf-8",
     )
-    monkeypatch.setenv("HUB_CONFIG", str(config))
-    (paid,) = translate(raw("payment_received", instance="erp_from_file"))
+    lookup = InstanceTranslators(load_config(config).connectors)
+    (paid,) = lookup("sqltable")(raw("payment_received", instance="erp_from_file"))
     assert paid.data["order_id"] == "SO041"
+    lines = [
+        {"id": 1, "order_id": 41, "pos": 1, "sku": "A", "qty": "3", "price": "2.50", "vat": 19}
+    ]
+    (placed,) = lookup("sqltable")(raw("order_open", instance="erp_vat_file", lines=lines))
+    assert Decimal(placed.data["lines"][0]["tax_rate"]) == Decimal("0.19")
+    with pytest.raises(UntranslatableRecord, match="no_such_erp"):
+        lookup("sqltable")(raw("payment_received", instance="no_such_erp"))
+    with pytest.raises(UntranslatableRecord, match="no_such_erp"):
+        translator_for("sqltable")(raw("payment_received", instance="no_such_erp"))
 
 
 def test_check_row_names_bad_numbers_in_lines_too() -> None:

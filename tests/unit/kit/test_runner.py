@@ -58,6 +58,11 @@ def runner(
     )
 
 
+def settings_of(r: InstanceRunner) -> ScriptSettings:
+    assert isinstance(r.settings, ScriptSettings)
+    return r.settings
+
+
 async def test_pages_are_published_then_the_cursor_is_stored() -> None:
     publisher, checkpoints = MemoryPublisher(), MemoryCheckpoints()
     r = runner(publisher, checkpoints, count=7)
@@ -201,7 +206,7 @@ async def test_a_source_that_cannot_open_backs_off_or_fails_cleanly() -> None:
 
     for source, expected in ((Flaky, "stopped"), (Locked, "failed")):
         r = runner(MemoryPublisher(), MemoryCheckpoints(), count=2)
-        r.source = source(r.settings, r.source.context)
+        r.source = source(settings_of(r), r.source.context)
         task = asyncio.create_task(r.run())
         for _ in range(30):
             await asyncio.sleep(0)
@@ -220,7 +225,87 @@ async def test_a_record_of_an_undeclared_entity_stops_the_instance_with_the_reas
             yield Record(id="X", revision="1", time=T0, data={}, cursor="1", entity="invoice")
 
     r = runner(MemoryPublisher(), MemoryCheckpoints())
-    r.source = Stray(r.settings, r.source.context)
+    r.source = Stray(settings_of(r), r.source.context)
     await r.run()
     assert r.status.state == "failed"
     assert "entity 'invoice'" in (r.status.reason or "")
+
+
+async def test_open_failures_follow_the_error_model_and_close_what_was_acquired() -> None:
+    events: list[str] = []
+
+    class Pool(ScriptedSource):
+        opens = 0
+
+        async def open(self) -> None:
+            type(self).opens += 1
+            events.append("open")
+            if type(self).opens <= 2:
+                raise RetriableError("connection refused: the server is starting")
+
+        async def close(self) -> None:
+            events.append("close")
+
+    class Denied(ScriptedSource):
+        async def open(self) -> None:
+            events.append("open")
+            raise FatalError("password authentication failed")
+
+        async def close(self) -> None:
+            events.append("close")
+
+    sleeps = Sleeps()
+    seen: list[tuple[str, str | None]] = []
+
+    async def watch(delay: float) -> None:
+        seen.append((r.status.state, r.status.reason))
+        await sleeps(delay)
+
+    r = runner(MemoryPublisher(), MemoryCheckpoints(), count=2)
+    r._sleep = watch
+    r.source = Pool(settings_of(r), r.source.context)
+    with pytest.raises(asyncio.CancelledError):  # Sleeps stops it after 20 sleeps
+        await r.run()
+    assert seen[:3] == [
+        ("backing_off", "RetriableError: connection refused: the server is starting"),
+        ("backing_off", "RetriableError: connection refused: the server is starting"),
+        ("running", None),
+    ]
+    assert r.status.cursors == {"item": "2"}
+    assert events == ["open", "close", "open", "close", "open", "close"]
+
+    events.clear()
+    r = runner(MemoryPublisher(), MemoryCheckpoints(), count=2)
+    r.source = Denied(settings_of(r), r.source.context)
+    await asyncio.wait_for(r.run(), timeout=5)
+    assert (r.status.state, r.status.reason) == (
+        "failed",
+        "FatalError: password authentication failed",
+    )
+    assert events == ["open", "close"]
+
+
+def test_every_state_the_runner_reports_is_in_the_metrics_catalog() -> None:
+    from typing import get_args  # noqa: PLC0415
+
+    from connectors.kit.runner import STATES, ConnectorState  # noqa: PLC0415
+    from hub.runtime.metrics import CONNECTOR_STATES  # noqa: PLC0415
+
+    assert set(get_args(ConnectorState)) == set(CONNECTOR_STATES) == set(STATES)
+    metrics = HubMetrics.create()
+    host = ConnectorHost(
+        {"paused": ConnectorInstance(type="scripted", enabled=False)},
+        publisher=MemoryPublisher(),
+        checkpoints=MemoryCheckpoints(),
+        metrics=metrics,
+        types={"scripted": SCRIPTED},
+    )
+    assert host.statuses()[0]["state"] == "disabled"
+    series = {
+        sample.labels["state"]: sample.value
+        for family in metrics.registry.collect()
+        if family.name == "hub_connector_state"
+        for sample in family.samples
+        if sample.labels["connector"] == "paused"
+    }
+    assert series == {state: (1.0 if state == "disabled" else 0.0) for state in CONNECTOR_STATES}
