@@ -111,14 +111,14 @@ class HubSpotSource(PollingSource[HubSpotSettings], WebhookSource[HubSpotSetting
     """Contacts, companies and deals from HubSpot (see the module docstring)."""
 
     entities: ClassVar[tuple[str, ...]] = ("contact", "company", "deal", "webhook_event")
-    signature: ClassVar[HubSpotSignatureV3] = HubSpotSignatureV3()
+    signature: HubSpotSignatureV3 = HubSpotSignatureV3()
     secret_field: ClassVar[str] = "client_secret"  # noqa: S105 - a field name
     max_body_bytes: ClassVar[int] = 4 * 1024 * 1024
 
     def __init__(self, settings: HubSpotSettings, context: SourceContext) -> None:
         super().__init__(settings, context)
         # The signed URI starts with the public origin HubSpot calls, which is per instance.
-        self.signature = HubSpotSignatureV3(origin=origin_of(settings.webhook_url or ""))  # type: ignore[misc]
+        self.signature = HubSpotSignatureV3(origin=origin_of(settings.webhook_url or ""))
         self.client: HubSpotClient | None = None
         self._last_search: dict[str, float] = {}
         #: stream -> occurredAt (Unix ms) of the newest webhook event no search covered yet

@@ -131,11 +131,14 @@ class DeliveryLog:
 class WebhookSource(Source[S]):
     """Declare :attr:`signature`; implement :meth:`delivery_id` and :meth:`parse`.
 
-    The shared secret is read from the settings field named by :attr:`secret_field`
-    (a ``SecretStr``, default ``webhook_secret``).
+    :attr:`signature` is the verifier the route uses for this instance: a class attribute
+    when every instance signs alike, or set in ``__init__`` when it depends on the settings
+    (e.g. the public URL or tolerance of the instance); subclasses of :class:`HmacSha256`
+    may narrow its type. The shared secret is read from the settings field named by
+    :attr:`secret_field` (a ``SecretStr``, default ``webhook_secret``).
     """
 
-    signature: ClassVar[HmacSha256]
+    signature: HmacSha256
     secret_field: ClassVar[str] = "webhook_secret"  # noqa: S105 - a field name, not a secret
     max_body_bytes: ClassVar[int] = 1024 * 1024
 

@@ -110,13 +110,13 @@ class ZendeskSource(PollingSource[ZendeskSettings], WebhookSource[ZendeskSetting
     """Tickets from Zendesk Support (see the module docstring)."""
 
     entities: ClassVar[tuple[str, ...]] = ("ticket", "webhook_event")
-    signature: ClassVar[ZendeskSignature] = ZendeskSignature()
+    signature: ZendeskSignature = ZendeskSignature()
     secret_field: ClassVar[str] = "webhook_signing_secret"  # noqa: S105 - a field name
     max_body_bytes: ClassVar[int] = 1024 * 1024
 
     def __init__(self, settings: ZendeskSettings, context: SourceContext) -> None:
         super().__init__(settings, context)
-        self.signature = ZendeskSignature(tolerance_seconds=settings.webhook_tolerance_seconds)  # type: ignore[misc]
+        self.signature = ZendeskSignature(tolerance_seconds=settings.webhook_tolerance_seconds)
         self.client: ZendeskClient | None = None
         self._last_export: float | None = None
         #: newest webhook event time (Unix seconds) no export has covered yet

@@ -19,7 +19,7 @@ SETTINGS = {"directory": "{fixtures}/source"}
 
 def _suite(**changes: object) -> object:
     broken = dataclasses.replace(CONNECTOR, **changes)  # type: ignore[arg-type]
-    return connector_contract_tests(broken, fixtures=FIXTURES, settings=SETTINGS)()  # type: ignore[operator]
+    return connector_contract_tests(broken, fixtures=FIXTURES, settings=SETTINGS)()
 
 
 def test_a_translator_that_crashes_fails_naming_the_fixture() -> None:

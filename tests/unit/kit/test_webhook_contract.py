@@ -46,8 +46,8 @@ def fixtures(tmp_path: Path) -> Path:
 
 def test_a_webhook_connector_passes_the_webhook_checks(fixtures: Path) -> None:
     suite = connector_contract_tests(HOOK, fixtures=fixtures, settings=SETTINGS)()
-    suite.test_webhook_deliveries_publish_and_deduplicate()  # type: ignore[attr-defined]
-    suite.test_every_fixture_translates_or_names_its_error()  # type: ignore[attr-defined]
+    suite.test_webhook_deliveries_publish_and_deduplicate()
+    suite.test_every_fixture_translates_or_names_its_error()
     assert not hasattr(suite, "test_resume_after_restart_neither_skips_nor_repeats")
 
 
@@ -62,4 +62,4 @@ def test_random_revisions_fail_the_redelivery_check(fixtures: Path) -> None:
     broken = dataclasses.replace(HOOK, source=RandomRevision)
     suite = connector_contract_tests(broken, fixtures=fixtures, settings=SETTINGS)()
     with pytest.raises(AssertionError, match=r"webhooks/good\.json: a redelivery got new ce_ids"):
-        suite.test_webhook_deliveries_publish_and_deduplicate()  # type: ignore[attr-defined]
+        suite.test_webhook_deliveries_publish_and_deduplicate()

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from connectors.kit import BadRecord, ConnectorType, PollingSource, Record, WebhookSource
 from connectors.kit.checkpoints import MemoryCheckpoints
 from connectors.kit.config import ConnectorInstance
 from connectors.kit.host import ConnectorHost
 from connectors.kit.routes import connector_routes
+from connectors.kit.source import SourceContext
 from connectors.kit.webhook import HmacSha256, SignatureError
 from connectors.testing import MemoryPublisher
 from hub.runtime.metrics import HubMetrics
 from schemas import stable_event_id
-from tests.unit.kit.sources import HOOK, SCRIPTED, HookSource
+from tests.unit.kit.sources import HOOK, SCRIPTED, HookSettings, HookSource, translate_item
 
 SECRET = "whsec-test-1234"
 BODY = orjson.dumps([{"ticket_id": 7, "at": "2026-11-20T08:00:00+00:00", "status": "open"}])
@@ -171,3 +173,99 @@ def test_webhooks_are_taken_while_polling_backs_off_but_not_once_failed(hub: Hub
     refused = hub.post(delivery="d-8")
     assert refused.status_code == 503  # type: ignore[attr-defined]
     assert refused.json()["detail"] == "connector is failed"  # type: ignore[attr-defined]
+
+
+class TunedSettings(HookSettings):
+    signature_header: str = "X-Signature"
+    tolerance_seconds: float = 300
+
+
+class TunedSource(PollingSource[TunedSettings], WebhookSource[TunedSettings]):
+    """Both kinds; its signature depends on the instance's settings."""
+
+    entities = ("ticket",)
+
+    def __init__(self, settings: TunedSettings, context: SourceContext) -> None:
+        super().__init__(settings, context)
+        self.signature = HmacSha256(
+            header=settings.signature_header,
+            template="{timestamp}.{body}",
+            timestamp_header="X-Timestamp",
+            tolerance_seconds=settings.tolerance_seconds,
+        )
+
+    delivery_id = HookSource.delivery_id
+    parse = HookSource.parse
+
+    async def read(self, stream: str, cursor: str | None) -> AsyncIterator[Record | BadRecord]:
+        nothing: tuple[Record, ...] = ()
+        for record in nothing:
+            yield record
+
+
+TUNED = ConnectorType(
+    name="tuned", settings_model=TunedSettings, source=TunedSource, translate=translate_item
+)
+
+
+def test_each_instance_verifies_with_its_own_signature_and_kind_is_polling_and_webhook() -> None:
+    publisher = MemoryPublisher()
+    host = ConnectorHost(
+        {
+            "eu": ConnectorInstance(
+                type="tuned", settings={"webhook_secret": SECRET, "signature_header": "X-Eu-Sig"}
+            ),
+            "us": ConnectorInstance(
+                type="tuned", settings={"webhook_secret": SECRET, "tolerance_seconds": 5}
+            ),
+        },
+        publisher=publisher,
+        checkpoints=MemoryCheckpoints(),
+        types={"tuned": TUNED},
+    )
+    for runner in host.runners.values():
+        runner.set_state("running")
+    app = FastAPI()
+    app.include_router(connector_routes(host))
+    client = TestClient(app)
+    eu, us = host.runners["eu"].source, host.runners["us"].source
+    assert isinstance(eu, WebhookSource)
+    assert isinstance(us, WebhookSource)
+    assert (eu.signature.header, us.signature.header) == ("X-Eu-Sig", "X-Signature")
+
+    def post(instance: str, header: str, stamp: float, delivery: str) -> int:
+        ts = str(int(stamp))
+        value = HmacSha256(header=header, template="{timestamp}.{body}").sign(
+            SECRET.encode(), "POST", f"/v1/webhooks/{instance}", BODY, ts
+        )
+        sent = {header: value, "X-Timestamp": ts, "X-Delivery-Id": delivery}
+        response = client.post(f"/v1/webhooks/{instance}", content=BODY, headers=sent)
+        return int(response.status_code)
+
+    now = time.time()
+    assert post("eu", "X-Eu-Sig", now, "e1") == 202
+    assert post("eu", "X-Signature", now, "e2") == 401, "eu signs into its own header"
+    assert post("us", "X-Signature", now - 60, "u1") == 401, "us allows 5 s"
+    assert post("us", "X-Signature", now, "u2") == 202
+    assert post("eu", "X-Eu-Sig", now - 60, "e3") == 202, "eu keeps the default 300 s"
+    assert TUNED.kind == "polling+webhook"
+    listed = client.get("/v1/connectors").json()["connectors"]
+    assert {c["kind"] for c in listed} == {"polling+webhook"}
+    assert {r.status.kind for r in host.runners.values()} == {"polling+webhook"}
+
+
+def test_hub_connector_shows_polling_and_webhook_for_sources_that_are_both() -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from hub.commands.connector import app  # noqa: PLC0415
+
+    described = CliRunner().invoke(app, ["describe", "hubspot"])
+    assert described.exit_code == 0, described.output
+    assert described.output.startswith("hubspot (polling+webhook):")
+    listed = CliRunner().invoke(
+        app, ["list"], env={"HUB_CONFIG": "/nonexistent/hub.yaml", "KAFKA_BOOTSTRAP_SERVERS": ""}
+    )
+    rows = {line.split()[0]: line.split()[1] for line in listed.output.splitlines()[1:6]}
+    assert rows["hubspot"] == "polling+webhook"
+    assert rows["zendesk"] == "polling+webhook"
+    assert rows["jsonl"] == "polling"
