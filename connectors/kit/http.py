@@ -105,6 +105,20 @@ async def get_json(
         raise RetriableError(f"GET {url} answered with a body that is not JSON") from exc
 
 
+_NO_BODY = object()
+
+
+def _request_json(request: httpx.Request) -> Any:
+    """The request's body decoded as JSON (``_NO_BODY`` when it is empty or not JSON)."""
+    content = request.content
+    if not content:
+        return _NO_BODY
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return _NO_BODY
+
+
 class RecordedTransport(httpx.AsyncBaseTransport):
     """Answers requests from recorded exchanges; an unrecorded request fails the test.
 
@@ -113,7 +127,15 @@ class RecordedTransport(httpx.AsyncBaseTransport):
         {"request": {"method": "GET", "path": "/api/contacts", "params": {"page": "1"}},
          "response": {"status": 200, "headers": {}, "json": {...}}}
 
-    A request matches on method, path and the exact query parameters. Like Airbyte's
+        {"request": {"method": "POST", "path": "/crm/v3/objects/contacts/search",
+                     "json": {"after": "100", "limit": 100}},
+         "response": {"json": {...}}}
+
+    A request matches on method, path and the exact query parameters, and, when the
+    recording has a ``json`` body, on the request's JSON body too (equal as decoded JSON, so
+    key order and spacing do not matter): POST-based APIs (search endpoints, JSON-RPC) can
+    record one exchange per page. A recording with a body is preferred to one without for
+    the same method, path and query; one without a body matches any body. Like Airbyte's
     ``HttpMocker``, :attr:`unmatched` lists requests nobody recorded (answered 599) and
     :meth:`unused` lists recordings no request used.
     """
@@ -127,23 +149,42 @@ class RecordedTransport(httpx.AsyncBaseTransport):
         self.used: set[int] = set()
         self.unmatched: list[str] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        params = {k: v for k, v in request.url.params.multi_items()}
+    def _match(self, request: httpx.Request, params: dict[str, str]) -> int | None:
+        body: Any = None
+        fallback: int | None = None
         for index, (_, exchange) in enumerate(self.exchanges):
             wanted = exchange["request"]
-            if (
+            if not (
                 wanted.get("method", "GET").upper() == request.method
                 and wanted["path"] == request.url.path
                 and {k: str(v) for k, v in wanted.get("params", {}).items()} == params
             ):
-                self.used.add(index)
-                answer = exchange["response"]
-                body = orjson.dumps(answer["json"]) if "json" in answer else b""
-                headers = {"content-type": "application/json", **answer.get("headers", {})}
-                return httpx.Response(
-                    answer.get("status", 200), headers=headers, content=body, request=request
-                )
+                continue
+            if "json" not in wanted:
+                if fallback is None:
+                    fallback = index
+                continue
+            if body is None:
+                body = _request_json(request)
+            if body is not _NO_BODY and body == wanted["json"]:
+                return index
+        return fallback
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        params = {k: v for k, v in request.url.params.multi_items()}
+        await request.aread()
+        index = self._match(request, params)
+        if index is not None:
+            self.used.add(index)
+            answer = self.exchanges[index][1]["response"]
+            body = orjson.dumps(answer["json"]) if "json" in answer else b""
+            headers = {"content-type": "application/json", **answer.get("headers", {})}
+            return httpx.Response(
+                answer.get("status", 200), headers=headers, content=body, request=request
+            )
         description = f"{request.method} {request.url.path} params={params}"
+        if request.content:
+            description += f" body={request.content[:300].decode(errors='replace')}"
         self.unmatched.append(description)
         return httpx.Response(
             599, content=f"no recording for {description}".encode(), request=request

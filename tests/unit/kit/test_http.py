@@ -78,3 +78,51 @@ async def test_recorded_transport_replays_and_reports_unrecorded_requests(tmp_pa
             await get_json(http, "/api/x", {"page": 2})
     assert transport.unmatched == ["GET /api/x params={'page': '2'}"]
     assert transport.unused() == []
+
+
+async def test_recorded_post_exchanges_match_on_the_json_body(tmp_path: Path) -> None:
+    search = "/crm/v3/objects/contacts/search"
+
+    def page(after: str | None, ids: list[int]) -> dict[str, object]:
+        body: dict[str, object] = {"limit": 2, "sorts": ["hs_lastmodifieddate"]}
+        if after is not None:
+            body["after"] = after
+        return {
+            "request": {"method": "POST", "path": search, "json": body},
+            "response": {"json": {"results": ids}},
+        }
+
+    (tmp_path / "search.json").write_bytes(
+        orjson.dumps([page(None, [1, 2]), page("2", [3, 4]), page("4", [])])
+    )
+    (tmp_path / "rpc.json").write_bytes(
+        orjson.dumps(
+            [
+                {
+                    "request": {"method": "POST", "path": "/jsonrpc", "json": {"id": 1}},
+                    "response": {"json": {"result": "one"}},
+                },
+                {  # no body recorded: answers any other body
+                    "request": {"method": "POST", "path": "/jsonrpc"},
+                    "response": {"json": {"result": "any"}},
+                },
+            ]
+        )
+    )
+    transport = RecordedTransport(tmp_path)
+    with use_transport(transport):
+        http = client("https://api.example")
+        pages = []
+        for after in (None, "2", "4"):
+            body: dict[str, object] = {"sorts": ["hs_lastmodifieddate"], "limit": 2}
+            if after is not None:
+                body["after"] = after
+            pages.append((await http.post(search, json=body)).json()["results"])
+        assert pages == [[1, 2], [3, 4], []], "one recorded page per request body"
+        missing = await http.post(search, json={"limit": 2, "after": "99"})
+        assert (await http.post("/jsonrpc", json={"id": 1})).json() == {"result": "one"}
+        assert (await http.post("/jsonrpc", json={"id": 2})).json() == {"result": "any"}
+        assert (await http.post("/jsonrpc", content=b"not json")).json() == {"result": "any"}
+    assert missing.status_code == 599
+    assert transport.unmatched == [f'POST {search} params={{}} body={{"limit":2,"after":"99"}}']
+    assert transport.unused() == []
