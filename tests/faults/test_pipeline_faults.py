@@ -23,7 +23,7 @@ import pytest
 from connectors.kit.config import raw_streams
 from hub.runtime.cluster import EmbeddedBroker
 from hub.topics import DLQ, catalog, create_topics, department_topic, raw_topic
-from tests.faults.conftest import variant_params
+from tests.faults.conftest import REPORTS, variant_params
 from tests.faults.pipeline import (
     INSTANCE,
     SERVICES,
@@ -173,18 +173,20 @@ def test_pipeline_survives_crashes_broker_restart_and_rebalance(
             feeder.join(timeout=plan.records / plan.rate + 60)
             assert feeder.done
             run = drain_and_collect(pipeline, expected, broker.bootstrap_servers)
+            log("drained and collected", started)
         finally:
             feeder.stopped.set()
             pipeline.shutdown()
 
     report = report_for(pipeline, expected, run)
     poisoned = len(expected.translator_poison) + len(expected.connector_poison)
-    log(
+    summary = (
         f"{variant}: {len(lines)} source lines ({poisoned} poisoned), "
         f"{sum(len(v) for v in expected.deliveries.values())} department deliveries expected, "
-        f"{len(expected.timeline)} timeline events expected; {report.line()}",
-        started,
+        f"{len(expected.timeline)} timeline events expected; {report.line()}"
     )
+    REPORTS.append(f"{summary} [{time.monotonic() - started:.0f}s]")
+    log(summary, started)
     assert not report.raw_lost, f"{len(report.raw_lost)} source records never reached raw"
     assert not report.lost, {d: sorted(ids)[:5] for d, ids in report.lost.items()}
     assert not report.timeline_missing, sorted(report.timeline_missing)[:10]
