@@ -48,6 +48,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.kit.errors import UntranslatableRecord
 from schemas import (
     CanonicalModel,
@@ -112,10 +114,10 @@ class _Ticket:
         self.created = self.time("created_at")
         self.updated = self.time("updated_at")
         self.status = data.get("status")
-        self.tags = [t for t in data.get("tags") or () if isinstance(t, str)]
+        self.tags = [t for t in _items(data.get("tags")) if isinstance(t, str)]
         self.fields = {
             f.get("id"): f.get("value")
-            for f in data.get("custom_fields") or ()
+            for f in _items(data.get("custom_fields"))
             if isinstance(f, Mapping) and isinstance(f.get("id"), int | str)
         }
 
@@ -229,6 +231,24 @@ class _Ticket:
 
 def translate(raw: Envelope) -> Sequence[Envelope]:
     """Canonical events of one raw Zendesk record (see the module docstring)."""
+    try:
+        return _translate(raw)
+    except ValidationError as exc:  # a value the canonical model refuses: name the field
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UntranslatableRecord(f"ticket {raw.subject}: {where}: {first['msg']}") from exc
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (a missing or mistyped field) as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _translate(raw: Envelope) -> Sequence[Envelope]:
     entity = raw.type.rsplit(".", 1)[-1]
     if entity == "webhook_event":
         return []
@@ -367,11 +387,11 @@ def _profile(ticket: _Ticket) -> tuple[CustomerUpdated, str] | None:
             return None
         external: dict[str, str] = {}
         fields = org.get("organization_fields")
-        for key, name in dict(ticket.setting("organization_external_ids", {})).items():
+        for key, name in _mapping(ticket.setting("organization_external_ids", {})).items():
             value = fields.get(name) if isinstance(fields, Mapping) else None
             if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
                 external[str(key)] = str(value).strip()
-        domains = [d for d in org.get("domain_names") or () if isinstance(d, str) and d]
+        domains = [d for d in _items(org.get("domain_names")) if isinstance(d, str) and d]
         changed = org.get("updated_at")
         profile = CustomerUpdated(
             customer_ref=ref,
