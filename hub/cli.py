@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 import hub
 from connectors.kit.config import raw_streams
+from hub.commands import bench as bench_commands
 from hub.commands import connector, ops
 from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
@@ -45,6 +46,7 @@ app.add_typer(schemas_commands.app, name="schemas")
 app.add_typer(schemas_commands.docs_app, name="docs")
 app.add_typer(dlq_commands.app, name="dlq")
 app.add_typer(token_commands.app, name="token")
+app.command("bench")(bench_commands.bench)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

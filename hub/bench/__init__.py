@@ -1,0 +1,1 @@
+"""``hub bench``: throughput, latency and memory of the real pipeline against baselines."""

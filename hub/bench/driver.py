@@ -1,0 +1,828 @@
+"""The benchmark driver: starts the cluster's topics, feeds records, times each stage.
+
+Every measurement runs its own worker process (:mod:`hub.bench.worker`) so that a stage has
+a process to itself, as it has in ``hub up`` or a pod; this process only produces records
+and watches the output topics (or the timeline database) with plain consumers.
+
+Throughput is *sustained*: the time between the moments 10 % and 90 % of the inputs had
+reached their output, so start-up (group join, first metadata) and the tail do not count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import sqlite3
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+import hub
+from hub.bench.records import Generator, Instances, RawRecord
+from hub.bench.worker import baseline_topic, lookup, quix_topic
+from hub.config import HubConfig
+from hub.routing.reload import RulesHolder
+from hub.runtime.cluster import KafkaCluster
+from hub.services.router import RouterStage
+from hub.topics import (
+    CUSTOMERS,
+    ORDERS,
+    SUPPORT,
+    TopicSpec,
+    catalog,
+    create_topics,
+    department_topic,
+)
+from hub.translate.stage import TranslationStage
+from schemas import Envelope
+
+CANONICAL = (ORDERS, CUSTOMERS, SUPPORT)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    events: int = 20_000
+    latency_seconds: float = 10.0
+    compare_quix: bool = False
+    quix_python: str | None = None
+    soak: bool = False
+    soak_events: int = 300_000
+    seed: int = 7
+    work_dir: Path = Path(".hub/bench")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode()
+    return None
+
+
+def _sustained(times: Sequence[float], since: float) -> float | None:
+    """Inputs per second between the 10 % and the 90 % arrival (arrivals come in batches:
+    when those fall into one batch, the whole run from ``since`` counts instead)."""
+    n = len(times)
+    if n < 10:
+        return None
+    lo, hi = int(n * 0.1), int(n * 0.9) - 1
+    span = times[hi] - times[lo]
+    if span > 0.2:
+        return (hi - lo) / span
+    return n / (times[-1] - since) if times[-1] > since else None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Current (VmRSS) and peak (VmHWM) resident memory of a process, in MiB."""
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError), Path(f"/proc/{pid}/status").open() as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":", 1)
+                out["rss_mb" if name == "VmRSS" else "peak_rss_mb"] = round(
+                    int(value.split()[0]) / 1024, 1
+                )
+    return out
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# -- worker processes ------------------------------------------------------------------------
+
+
+class Worker:
+    """One ``hub.bench.worker`` process."""
+
+    def __init__(
+        self,
+        mode: str,
+        cluster: KafkaCluster,
+        tag: str,
+        work_dir: Path,
+        *,
+        db: Path | None = None,
+        python: str | None = None,
+    ) -> None:
+        self.mode = mode
+        self.argv = [
+            python or sys.executable,
+            "-m",
+            "hub.bench.worker",
+            mode,
+            "--bootstrap",
+            cluster.bootstrap_servers,
+            "--tag",
+            tag,
+        ]
+        if cluster.kind != "embedded":
+            self.argv.append("--external")
+        if db is not None:
+            self.argv += ["--db", str(db)]
+        self.log_path = work_dir / f"worker-{mode}.log"
+        self.process: asyncio.subprocess.Process | None = None
+        self.ready_at = 0.0
+
+    async def start(self, timeout: float = 90.0) -> None:
+        env = {
+            **os.environ,
+            "HUB_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "HUB_CONSUMER_HEARTBEAT_INTERVAL_MS": "500",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with self.log_path.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv, stdout=asyncio.subprocess.PIPE, stderr=log, env=env
+            )
+        assert self.process.stdout is not None  # noqa: S101 - PIPE above
+        try:
+            while True:
+                line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+                if not line:
+                    raise RuntimeError(self._failure("exited before it was ready"))
+                if line.strip() == b"ready":
+                    break
+        except TimeoutError as exc:
+            await self.stop()
+            raise RuntimeError(self._failure(f"not ready after {timeout:.0f}s")) from exc
+        self.ready_at = time.perf_counter()
+
+    def _failure(self, what: str) -> str:
+        tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+        return f"bench worker {self.mode} {what}; log {self.log_path}:\n{tail}"
+
+    def memory(self) -> dict[str, float]:
+        return memory_mb(self.process.pid) if self.process else {}
+
+    async def stop(self) -> dict[str, float]:
+        """Stop the worker; returns its memory figures read just before."""
+        process, self.process = self.process, None
+        if process is None:
+            return {}
+        figures = memory_mb(process.pid)
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        return figures
+
+
+# -- watching output topics ------------------------------------------------------------------
+
+
+@dataclass
+class Collector:
+    """Reads output topics from the beginning and notes when each input first arrives.
+
+    ``id_header`` names the header that carries the *input's* event id on an output (the
+    raw record's ``ce_id`` is the department record's ``ce_causationid``). Outputs whose
+    input is not in ``wanted`` (``customer.merged``, caused by another canonical event)
+    count as ``other``.
+    """
+
+    cluster: KafkaCluster
+    topics: Sequence[str]
+    id_header: str
+    wanted: set[str] = field(default_factory=set)
+    light: bool = False
+    first_seen: dict[str, float] = field(default_factory=dict)
+    arrivals: list[float] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    per_topic: Counter[str] = field(default_factory=Counter)
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+    deliveries: int = 0
+    duplicates: int = 0
+    other: int = 0
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self.cluster.client_options(),
+        )
+        await consumer.start()
+        await consumer.topics()
+        tps = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self._consumer is not None  # noqa: S101 - set by start()
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=50, max_records=20_000)
+            now = time.perf_counter()
+            for tp, records in batches.items():
+                for record in records:
+                    self._note(tp.topic, record.headers, now)
+
+    def _note(self, topic: str, headers: Sequence[tuple[str, bytes]], now: float) -> None:
+        self.deliveries += 1
+        self.per_topic[topic] += 1
+        source = _header(headers, self.id_header)
+        if source is None or source not in self.wanted:
+            self.other += 1
+            return
+        if not self.light:
+            pair = (topic, _header(headers, "ce_id") or "")
+            if pair in self.pairs:
+                self.duplicates += 1
+            self.pairs.add(pair)
+        sent = self.sent_at.get(source)
+        if sent is not None:
+            self.latencies.append(now - sent)
+        if source not in self.first_seen:
+            self.first_seen[source] = now
+            if not self.light:
+                self.arrivals.append(now)
+
+    def seen(self, ids: Iterable[str] | None = None) -> int:
+        if ids is None:
+            return len(self.first_seen)
+        return sum(1 for i in ids if i in self.first_seen)
+
+    async def wait_for(self, count: int, timeout: float, ids: Iterable[str] | None = None) -> bool:
+        wanted = list(ids) if ids is not None else None
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.seen(wanted) >= count:
+                return True
+            if self._task is not None and self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.05)
+        return False
+
+    async def settle(self, quiet: float = 1.0, timeout: float = 60.0) -> None:
+        """Wait until no new record arrived for ``quiet`` seconds."""
+        last, since = -1, time.perf_counter()
+        deadline = since + timeout
+        while time.perf_counter() < deadline:
+            if self.deliveries != last:
+                last, since = self.deliveries, time.perf_counter()
+            elif time.perf_counter() - since >= quiet:
+                return
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
+# -- producing -------------------------------------------------------------------------------
+
+
+async def _producer(cluster: KafkaCluster) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(**cluster.client_options(), **cluster.producer_options())
+    await producer.start()
+    return producer
+
+
+async def produce_all(producer: AIOKafkaProducer, records: Iterable[RawRecord]) -> int:
+    futures = []
+    count = 0
+    for raw in records:
+        futures.append(
+            await producer.send(
+                raw.topic, raw.record.value, key=raw.record.key, headers=raw.record.headers
+            )
+        )
+        count += 1
+        if len(futures) >= 5000:
+            await asyncio.gather(*futures)
+            futures.clear()
+    await asyncio.gather(*futures)
+    return count
+
+
+async def produce_paced(
+    producer: AIOKafkaProducer, records: Sequence[RawRecord], rate: float, sent_at: dict[str, float]
+) -> float:
+    """Send ``records`` at ``rate`` per second; notes each send time; returns the real rate."""
+    futures = []
+    start = time.perf_counter()
+    index = 0
+    while index < len(records):
+        due = min(len(records), int((time.perf_counter() - start) * rate) + 1)
+        while index < due:
+            raw = records[index]
+            sent_at[raw.event_id] = time.perf_counter()
+            futures.append(
+                await producer.send(
+                    raw.topic, raw.record.value, key=raw.record.key, headers=raw.record.headers
+                )
+            )
+            index += 1
+        await asyncio.sleep(0.002)
+    elapsed = time.perf_counter() - start
+    await asyncio.gather(*futures)
+    return len(records) / elapsed if elapsed > 0 else float(len(records))
+
+
+# -- expectations ----------------------------------------------------------------------------
+
+
+@dataclass
+class Expected:
+    deliveries: int = 0
+    per_department: Counter[str] = field(default_factory=Counter)
+    canonical: int = 0
+    seconds: float = 0.0
+
+
+def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expected:
+    """What the departments must receive, from the same stage code without Kafka (timed:
+    the in-process cost of translate + identity + route for these records)."""
+    stage = TranslationStage(config, lookup)
+    router = RouterStage(RulesHolder(config))
+    expected = Expected()
+    start = time.perf_counter()
+    for raw in records:
+        envelope = Envelope.from_kafka(
+            key=raw.record.key, value=raw.record.value, headers=raw.record.headers
+        )
+        for topic, record in stage.translate(envelope):
+            if topic not in CANONICAL:
+                continue
+            merged = _header(record.headers, "ce_type") == "customer.merged"
+            expected.canonical += not merged
+            fake = SimpleNamespace(
+                topic=topic, key=record.key, value=record.value, headers=record.headers
+            )
+            for out_topic, _ in router.handle(fake):
+                if not merged:
+                    expected.per_department[out_topic] += 1
+                    expected.deliveries += 1
+    expected.seconds = time.perf_counter() - start
+    return expected
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+TARGETS = {
+    "translate_route_vs_baseline": 0.40,
+    "translate_route_vs_quix": 1.5,
+    "timeline_events_per_s": 5000.0,
+    "latency_p99_ms": 250.0,
+    "soak_rss_growth_mb": 50.0,
+}
+
+
+def quix_importable(python: str | None) -> bool:
+    """Whether ``python`` (default: this interpreter) can import quixstreams."""
+    if python is None:
+        import importlib.util  # noqa: PLC0415
+
+        return importlib.util.find_spec("quixstreams") is not None
+    import subprocess  # noqa: PLC0415
+
+    try:
+        done = subprocess.run(  # noqa: S603 - the user's own interpreter path
+            [python, "-c", "import quixstreams, hub"], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+QUIX_HINT = (
+    "Quix Streams is not installed: pip install 'handoff[bench]' in its own environment "
+    "(quixstreams pins pydantic<2.14, older than the hub's constraints), then "
+    "hub bench --compare-quix --quix-python <that environment>/bin/python"
+)
+
+
+class Bench:
+    def __init__(self, cluster: KafkaCluster, options: BenchOptions, progress: Progress) -> None:
+        self.cluster = cluster
+        self.options = options
+        self.say = progress
+        self.tag = uuid.uuid4().hex[:6] if cluster.kind != "embedded" else ""
+        self.instances = Instances.tagged(self.tag)
+        self.config = HubConfig()
+        # one record a second from half an hour ago: no SLA clock falls due while measuring
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1800)
+        self.t0 = start
+        self.generator = Generator(self.instances, seed=options.seed, t0=start)
+        self.work_dir = options.work_dir
+        self.dept_topics = [department_topic(d) for d in self.config.departments]
+
+    async def topics(self) -> None:
+        streams = self.instances.streams() + Instances.tagged(self.tag + "c").streams()
+        specs = catalog(self.config, streams)
+        extra = [baseline_topic(self.tag)]
+        if self.options.compare_quix:
+            extra += [
+                quix_topic(self.tag, name)
+                for name in (*CANONICAL, "hub.identity", "hub.dlq", *self.dept_topics)
+            ]
+        specs += [TopicSpec(name, "as input", "benchmark output", 6) for name in extra]
+        await create_topics(self.cluster, specs, self.config.topics.replication_factor)
+
+    # -- phases --------------------------------------------------------------------------
+    async def throughput(
+        self,
+        mode: str,
+        topics: Sequence[str],
+        id_header: str,
+        ids: set[str],
+        tag: str | None = None,
+        **kw: Any,
+    ) -> tuple[dict[str, Any], Collector, Worker]:
+        collector = Collector(self.cluster, topics, id_header, wanted=ids)
+        await collector.start()
+        worker = Worker(mode, self.cluster, self.tag if tag is None else tag, self.work_dir, **kw)
+        await worker.start()
+        timeout = max(120.0, len(ids) / 200)
+        complete = await collector.wait_for(len(ids), timeout)
+        await collector.settle(quiet=0.5)
+        seconds = max(collector.arrivals) - worker.ready_at if collector.arrivals else float("nan")
+        figures: dict[str, Any] = {
+            "events_per_s": _round(_sustained(collector.arrivals, worker.ready_at)),
+            "inputs_delivered": collector.seen(),
+            "inputs_expected": len(ids),
+            "complete": complete,
+            "output_records": collector.deliveries,
+            "seconds_from_ready_to_last": _round(seconds, 2),
+        }
+        return figures, collector, worker
+
+    async def run(self) -> dict[str, Any]:  # noqa: PLR0915 - the phases in order
+        o = self.options
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        result: dict[str, Any] = {
+            "handoff": hub.__version__,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cluster": {"kind": self.cluster.kind, "bootstrap": self.cluster.bootstrap_servers},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(terse=True),
+            },
+        }
+        self.say(f"creating topics on {self.cluster.bootstrap_servers} ({self.cluster.kind})")
+        await self.topics()
+        records = list(self.generator.records(0, o.events))
+        ids = {r.event_id for r in records}
+        sizes = Counter[str]()
+        for r in records:
+            sizes[r.topic.split(".")[-1]] += 1
+        result["records"] = {
+            "count": len(records),
+            "mean_bytes": round(sum(len(r.record.value) for r in records) / len(records)),
+            "by_entity": dict(sorted(sizes.items())),
+        }
+        self.say(f"pure stage code on {len(records)} records (expected deliveries)")
+        expected = expected_deliveries(records, self.config)
+        result["in_process"] = {
+            "events_per_s": _round(len(records) / expected.seconds),
+            "note": "translate + identity + route in one Python thread, no Kafka",
+        }
+        producer = await _producer(self.cluster)
+        try:
+            start = time.perf_counter()
+            await produce_all(producer, records)
+            result["records"]["produce_per_s"] = _round(
+                len(records) / (time.perf_counter() - start)
+            )
+
+            self.say("baseline: plain aiokafka consume -> produce")
+            figures, collector, worker = await self.throughput(
+                "baseline", [baseline_topic(self.tag)], "ce_id", ids
+            )
+            figures |= await worker.stop()
+            await collector.stop()
+            result["baseline"] = figures
+            baseline_rate = figures["events_per_s"]
+
+            if o.compare_quix:
+                result["quix"] = await self.quix(ids)
+
+            self.say("translate + identity + route: translator and router services")
+            figures, collector, worker = await self.throughput(
+                "pipeline", self.dept_topics, "ce_causationid", ids
+            )
+            delivered = {t: n for t, n in sorted(collector.per_topic.items())}
+            non_merged = collector.deliveries - collector.other
+            figures |= {
+                "deliveries_expected": expected.deliveries,
+                "deliveries": non_merged,
+                "duplicates": collector.duplicates,
+                "merge_events": collector.other,
+                "per_department": delivered,
+                "per_department_expected": dict(sorted(expected.per_department.items())),
+                "canonical_events": expected.canonical,
+            }
+            rate = figures["events_per_s"]
+            figures["ratio_to_baseline"] = (
+                round(rate / baseline_rate, 3) if rate and baseline_rate else None
+            )
+            result["translate_route"] = figures
+            quix = result.get("quix", {})
+            if rate and quix.get("events_per_s"):
+                quix["ratio_hub_to_quix"] = round(rate / quix["events_per_s"], 3)
+
+            self.say("latency at half the sustained rate")
+            result["latency"] = await self.latency(producer, collector, rate or 100.0)
+            result["translate_route"] |= await worker.stop()
+            await collector.stop()
+
+            self.say("translate + route in one service (translate_and_route, one hop)")
+            result["combined"] = await self.combined(producer, expected, baseline_rate)
+        finally:
+            await producer.stop()
+
+        self.say("timeline ingestion into SQLite")
+        result["timeline"] = await self.timeline()
+        quix = result.get("quix", {})
+        combined_rate = result.get("combined", {}).get("events_per_s")
+        if combined_rate and quix.get("events_per_s"):
+            quix["ratio_combined_to_quix"] = round(combined_rate / quix["events_per_s"], 3)
+        if o.soak:
+            result["soak"] = await self.soak()
+        result["targets"] = targets(result)
+        return result
+
+    async def combined(
+        self, producer: AIOKafkaProducer, expected: Expected, baseline_rate: float | None
+    ) -> dict[str, Any]:
+        """The same records under other instance names (fresh ids and raw topics)."""
+        tag = self.tag + "c"
+        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        records = list(generator.records(0, self.options.events))
+        await produce_all(producer, records)
+        ids = {r.event_id for r in records}
+        figures, collector, worker = await self.throughput(
+            "combined", self.dept_topics, "ce_causationid", ids, tag=tag
+        )
+        figures |= await worker.stop()
+        await collector.stop()
+        rate = figures["events_per_s"]
+        figures |= {
+            "deliveries_expected": expected.deliveries,
+            "deliveries": collector.deliveries - collector.other,
+            "duplicates": collector.duplicates,
+            "ratio_to_baseline": round(rate / baseline_rate, 3) if rate and baseline_rate else None,
+        }
+        return figures
+
+    async def quix(self, ids: set[str]) -> dict[str, Any]:
+        o = self.options
+        if not quix_importable(o.quix_python):
+            self.say(QUIX_HINT)
+            return {"available": False, "hint": QUIX_HINT}
+        self.say("the same translate + fan-out written with Quix Streams")
+        topics = [quix_topic(self.tag, t) for t in self.dept_topics]
+        figures, collector, worker = await self.throughput(
+            "quix", topics, "ce_causationid", ids, python=o.quix_python
+        )
+        figures |= await worker.stop()
+        await collector.stop()
+        return {"available": True, **figures}
+
+    async def latency(
+        self, producer: AIOKafkaProducer, collector: Collector, sustained: float
+    ) -> dict[str, Any]:
+        o = self.options
+        rate = max(sustained / 2, 1.0)
+        count = max(50, int(rate * o.latency_seconds))
+        records = list(self.generator.records(o.events, count))
+        ids = [r.event_id for r in records]
+        collector.wanted.update(ids)
+        real = await produce_paced(producer, records, rate, collector.sent_at)
+        complete = await collector.wait_for(len(ids), max(60.0, count / 100), ids)
+        await collector.settle(quiet=0.5)
+        ms = [v * 1000 for v in collector.latencies]
+        return {
+            "rate_per_s": _round(real),
+            "target_rate_per_s": _round(rate),
+            "inputs": count,
+            "inputs_delivered": collector.seen(ids),
+            "complete": complete,
+            "deliveries": len(ms),
+            "p50_ms": _round(_percentile(ms, 0.50)),
+            "p99_ms": _round(_percentile(ms, 0.99)),
+            "max_ms": _round(max(ms) if ms else None),
+        }
+
+    async def canonical_count(self) -> tuple[int, int]:
+        """(records, distinct event ids) on the canonical topics."""
+        collector = Collector(self.cluster, CANONICAL, "ce_id", light=True)
+        collector.wanted = _Everything()
+        await collector.start()
+        await collector.settle(quiet=1.5)
+        await collector.stop()
+        return collector.deliveries, collector.seen()
+
+    async def timeline(self) -> dict[str, Any]:
+        db = self.work_dir / f"timeline-{uuid.uuid4().hex[:6]}.db"
+        records, expected = await self.canonical_count()
+        worker = Worker("timeline", self.cluster, self.tag, self.work_dir, db=db)
+        await worker.start()
+        samples = await watch_rows(db, expected, timeout=max(120.0, expected / 200))
+        figures = await worker.stop()
+        stored = samples[-1][1] if samples else 0
+        return {
+            "events_per_s": _round(rate_from_samples(samples)),
+            "stored": stored,
+            "canonical_records": records,
+            "distinct_events": expected,
+            "seconds_from_ready_to_last": _round(
+                samples[-1][0] - worker.ready_at if samples else None, 2
+            ),
+            "database": str(db),
+            **figures,
+        }
+
+    async def soak(self) -> dict[str, Any]:
+        """Translator, router and timeline in one process over many events: RSS growth."""
+        o = self.options
+        self.say(f"soak: {o.soak_events} events through translator, router and timeline")
+        db = self.work_dir / f"soak-{uuid.uuid4().hex[:6]}.db"
+        start_index = 10_000_000
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=start_index + 1800)
+        generator = Generator(self.instances, seed=o.seed + 1, customers=2000, t0=t0)
+        collector = Collector(self.cluster, self.dept_topics, "ce_causationid", light=True)
+        await collector.start()
+        worker = Worker("hub", self.cluster, self.tag, self.work_dir, db=db)
+        await worker.start()
+        producer = await _producer(self.cluster)
+        checkpoints = sorted({min(100_000, o.soak_events), o.soak_events})
+        samples: list[dict[str, Any]] = []
+        sent = 0
+        chunk = 20_000
+        began = time.perf_counter()
+        try:
+            while sent < o.soak_events:
+                size = min(chunk, o.soak_events - sent)
+                batch = list(generator.records(start_index + sent, size))
+                collector.wanted.update(r.event_id for r in batch)
+                await produce_all(producer, batch)
+                sent += size
+                await collector.wait_for(len(collector.wanted), timeout=max(120.0, size / 100))
+                if sent in checkpoints or sent % 100_000 == 0:
+                    await wait_rows_stable(db)
+                    samples.append(
+                        {"events": sent, "seconds": round(time.perf_counter() - began, 1)}
+                        | worker.memory()
+                    )
+                    self.say(f"soak: {sent} events, {samples[-1]}")
+        finally:
+            await producer.stop()
+            await collector.stop()
+            figures = await worker.stop()
+        first = next((s for s in samples if s["events"] == checkpoints[0]), None)
+        last = samples[-1] if samples else None
+        growth = (
+            round(last["rss_mb"] - first["rss_mb"], 1)
+            if first and last and "rss_mb" in first and "rss_mb" in last
+            else None
+        )
+        return {
+            "events": o.soak_events,
+            "samples": samples,
+            "rss_growth_mb": growth,
+            "from_events": checkpoints[0],
+            "to_events": o.soak_events,
+            "inputs_delivered": collector.seen(),
+            **figures,
+        }
+
+
+class _Everything(set[str]):
+    """A ``wanted`` set that contains every id."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _count_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT count(*) FROM timeline_events").fetchone()
+            return int(row[0])
+    except sqlite3.Error:
+        return 0
+
+
+async def watch_rows(db: Path, expected: int, timeout: float) -> list[tuple[float, int]]:
+    """(time, stored rows) samples until ``expected`` rows or no progress for 10 s."""
+    samples: list[tuple[float, int]] = []
+    deadline = time.perf_counter() + timeout
+    last_change = time.perf_counter()
+    while time.perf_counter() < deadline:
+        now, rows = time.perf_counter(), _count_rows(db)
+        if not samples or rows != samples[-1][1]:
+            last_change = now
+            samples.append((now, rows))
+        if rows >= expected or (rows and now - last_change > 10):
+            break
+        await asyncio.sleep(0.05)
+    return samples
+
+
+async def wait_rows_stable(db: Path, quiet: float = 2.0, timeout: float = 300.0) -> int:
+    last, since = -1, time.perf_counter()
+    deadline = since + timeout
+    while time.perf_counter() < deadline:
+        rows = _count_rows(db)
+        if rows != last:
+            last, since = rows, time.perf_counter()
+        elif time.perf_counter() - since >= quiet:
+            break
+        await asyncio.sleep(0.1)
+    return last
+
+
+def rate_from_samples(samples: Sequence[tuple[float, int]]) -> float | None:
+    """Rows per second between the samples nearest 10 % and 90 % of the final count."""
+    if len(samples) < 3:
+        return None
+    final = samples[-1][1]
+    lo = next(s for s in samples if s[1] >= final * 0.1)
+    hi = next(s for s in samples if s[1] >= final * 0.9)
+    span = hi[0] - lo[0]
+    return (hi[1] - lo[1]) / span if span > 0 else None
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target, what was measured, and whether it was met (None: not measured)."""
+    tr = result.get("translate_route", {})
+    quix = result.get("quix", {})
+
+    def row(name: str, goal: str, value: float | None, met: bool | None) -> dict[str, Any]:
+        return {"target": name, "goal": goal, "measured": value, "met": met}
+
+    ratio = tr.get("ratio_to_baseline")
+    quix_ratio = quix.get("ratio_hub_to_quix")
+    one_hop = result.get("combined", {}).get("ratio_to_baseline")
+    one_hop_quix = quix.get("ratio_combined_to_quix")
+    timeline = result.get("timeline", {}).get("events_per_s")
+    p99 = result.get("latency", {}).get("p99_ms")
+    growth = result.get("soak", {}).get("rss_growth_mb")
+
+    def at_least(value: float | None, goal: float) -> bool | None:
+        return None if value is None else value >= goal
+
+    return [
+        row("translate+route (2 services) vs baseline", ">= 0.40x", ratio, at_least(ratio, 0.4)),
+        row("translate+route vs Quix Streams", ">= 1.5x", quix_ratio, at_least(quix_ratio, 1.5)),
+        row("translate_and_route (1 hop) vs baseline", ">= 0.40x", one_hop, at_least(one_hop, 0.4)),
+        row(
+            "translate_and_route vs Quix Streams",
+            ">= 1.5x",
+            one_hop_quix,
+            at_least(one_hop_quix, 1.5),
+        ),
+        row("timeline ingestion (events/s)", ">= 5000", timeline, at_least(timeline, 5000)),
+        row("p99 latency at half rate (ms)", "<= 250", p99, None if p99 is None else p99 <= 250),
+        row(
+            "RSS growth over the soak (MB)", "< 50", growth, None if growth is None else growth < 50
+        ),
+    ]
+
+
+async def run_bench(
+    cluster: KafkaCluster, options: BenchOptions, progress: Progress = lambda _: None
+) -> dict[str, Any]:
+    return await Bench(cluster, options, progress).run()

@@ -1,0 +1,79 @@
+"""The benchmark's results as a short text report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _num(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def render(result: dict[str, Any]) -> str:
+    records = result.get("records", {})
+    base = result.get("baseline", {})
+    tr = result.get("translate_route", {})
+    lat = result.get("latency", {})
+    tl = result.get("timeline", {})
+    quix = result.get("quix")
+    lines = [
+        f"Handoff {result.get('handoff')} benchmark, {result['cluster']['kind']} cluster "
+        f"({result['machine']['cpus']} CPUs, Python {result['machine']['python']})",
+        f"records: {_num(records.get('count'))} raw events, mean {records.get('mean_bytes')} B "
+        f"({', '.join(f'{k} {v}' for k, v in records.get('by_entity', {}).items())})",
+        "",
+        f"baseline aiokafka consume->produce      {_num(base.get('events_per_s'), ' ev/s')}"
+        f"  (peak RSS {_num(base.get('peak_rss_mb'), ' MB')})",
+        f"translate+identity+route (2 services)   {_num(tr.get('events_per_s'), ' ev/s')}"
+        f"  = {_num(tr.get('ratio_to_baseline'))}x baseline"
+        f"  (peak RSS {_num(tr.get('peak_rss_mb'), ' MB')})",
+        f"  deliveries {_num(tr.get('deliveries'))} of {_num(tr.get('deliveries_expected'))}"
+        f" expected, duplicates {_num(tr.get('duplicates'))},"
+        f" customer.merged {_num(tr.get('merge_events'))}",
+        f"translate_and_route (1 service, 1 hop)  "
+        f"{_num(result.get('combined', {}).get('events_per_s'), ' ev/s')}"
+        f"  = {_num(result.get('combined', {}).get('ratio_to_baseline'))}x baseline"
+        f"  (deliveries {_num(result.get('combined', {}).get('deliveries'))} of"
+        f" {_num(result.get('combined', {}).get('deliveries_expected'))})",
+        f"  same stage code in-process, no Kafka   "
+        f"{_num(result.get('in_process', {}).get('events_per_s'), ' ev/s')}",
+    ]
+    if quix is not None:
+        if quix.get("available"):
+            lines.append(
+                f"Quix Streams, same work (1 hop)         {_num(quix.get('events_per_s'), ' ev/s')}"
+                f"  hub/quix = {_num(quix.get('ratio_hub_to_quix'))}x"
+                f" (1 hop: {_num(quix.get('ratio_combined_to_quix'))}x)"
+                f"  (peak RSS {_num(quix.get('peak_rss_mb'), ' MB')})"
+            )
+        else:
+            lines.append(f"Quix Streams: {quix.get('hint')}")
+    lines += [
+        f"end-to-end latency at {_num(lat.get('rate_per_s'), ' ev/s')}"
+        f" ({_num(lat.get('deliveries'))} deliveries): p50 {_num(lat.get('p50_ms'), ' ms')},"
+        f" p99 {_num(lat.get('p99_ms'), ' ms')}, max {_num(lat.get('max_ms'), ' ms')}",
+        f"timeline ingestion into SQLite          {_num(tl.get('events_per_s'), ' ev/s')}"
+        f"  ({_num(tl.get('stored'))} stored of {_num(tl.get('canonical_records'))} records,"
+        f" peak RSS {_num(tl.get('peak_rss_mb'), ' MB')})",
+    ]
+    soak = result.get("soak")
+    if soak:
+        lines.append(
+            f"soak: RSS {_num(soak.get('rss_growth_mb'), ' MB')} growth from"
+            f" {_num(soak.get('from_events'))} to {_num(soak.get('to_events'))} events"
+        )
+        for sample in soak.get("samples", []):
+            lines.append(
+                f"  after {_num(sample.get('events'))} events: RSS "
+                f"{_num(sample.get('rss_mb'), ' MB')}"
+                f" (peak {_num(sample.get('peak_rss_mb'), ' MB')})"
+            )
+    lines += ["", "targets:"]
+    for row in result.get("targets", []):
+        mark = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
+        lines.append(f"  {row['target']:<40} {row['goal']:<9} {_num(row['measured']):>10}  {mark}")
+    return "\n".join(lines)

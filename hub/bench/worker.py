@@ -1,0 +1,266 @@
+"""The benchmark's worker process: one set of services (or a baseline) on a given cluster.
+
+``python -m hub.bench.worker MODE --bootstrap HOST:PORT --tag TAG [--db PATH]`` runs until
+SIGTERM. Modes:
+
+- ``pipeline``: the translator and router services (the real service factories on a real
+  :class:`~hub.runtime.service.Runtime`, as ``hub up`` assembles them);
+- ``timeline``: the timeline service with its SQLite store;
+- ``hub``: translator, router and timeline together (the soak measurement);
+- ``baseline``: a plain aiokafka consume-and-produce loop over the raw topics, a batch at a
+  time, committing after each batch is acknowledged;
+- ``quix``: translate and fan out with Quix Streams (needs ``quixstreams`` importable).
+
+The driver (:mod:`hub.bench.driver`) starts one worker per measurement so that each gets
+the process to itself, and reads its memory from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from connectors.kit.registry import translator_for
+from hub.bench import desk
+from hub.bench.records import Instances
+from hub.config import HubConfig
+from hub.routing.reload import RulesHolder
+from hub.runtime.app import ServiceHost, make_runtime
+from hub.runtime.cluster import (
+    APACHE_KAFKA_CAPABILITIES,
+    EMBEDDED_CAPABILITIES,
+    KafkaCluster,
+)
+from hub.runtime.service import Runtime, Service, ServiceFactory
+from hub.runtime.settings import HubSettings, KafkaSettings
+from hub.services import timeline as timeline_service
+from hub.services.router import router_service
+from hub.services.translator import translate_and_route, translator_service
+from hub.topics import raw_topic
+from hub.translate.stage import Translator
+
+log = logging.getLogger(__name__)
+
+MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix")
+BASELINE_BATCH = 2000
+
+
+def baseline_topic(tag: str) -> str:
+    return f"bench{tag}.baseline"
+
+
+def quix_topic(tag: str, name: str) -> str:
+    return f"bench{tag}.quix.{name}"
+
+
+def lookup(type_name: str) -> Translator:
+    """The installed connector types' translators, plus the benchmark's helpdesk type."""
+    return desk.translate if type_name == desk.TYPE_NAME else translator_for(type_name)
+
+
+def raw_topics(tag: str) -> list[str]:
+    return [raw_topic(i, e) for i, e in Instances.tagged(tag).streams()]
+
+
+def _cluster(bootstrap: str, embedded: bool) -> KafkaCluster:
+    settings = KafkaSettings(bootstrap_servers=bootstrap)
+    return KafkaCluster(
+        bootstrap_servers=bootstrap,
+        kind="embedded" if embedded else "external",
+        capabilities=EMBEDDED_CAPABILITIES if embedded else APACHE_KAFKA_CAPABILITIES,
+        settings=settings,
+    )
+
+
+def factories(mode: str, tag: str) -> list[ServiceFactory]:
+    config = HubConfig()
+
+    def translator(runtime: Runtime) -> Service:
+        return translator_service(
+            runtime, lookup, group_id=f"bench{tag}-translator", raw_topics=raw_topics(tag)
+        )
+
+    def router(runtime: Runtime) -> Service:
+        return router_service(runtime, rules=RulesHolder(config), group_id=f"bench{tag}-router")
+
+    def combined(runtime: Runtime) -> Service:
+        return translate_and_route(
+            runtime, lookup, group_id=f"bench{tag}-combined", raw_topics=raw_topics(tag)
+        )
+
+    def timeline(runtime: Runtime) -> Service:
+        return timeline_service.build(runtime, group_id=f"bench{tag}-timeline")
+
+    table: dict[str, list[ServiceFactory]] = {
+        "pipeline": [translator, router],
+        "combined": [combined],
+        "timeline": [timeline],
+        "hub": [translator, router, timeline],
+    }
+    return table[mode]
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_services(mode: str, cluster: KafkaCluster, tag: str, db: Path) -> None:
+    settings = HubSettings(database_url=f"sqlite:///{db}", state_dir=db.parent, log_format="text")
+    runtime = make_runtime(settings, HubConfig(), cluster)
+    host = ServiceHost(runtime, factories(mode, tag))
+    await host.start()
+    try:
+        while not host.started:  # noqa: ASYNC110 - the host has no event for this
+            await asyncio.sleep(0.02)
+        print("ready", flush=True)  # noqa: T201 - the driver waits for this line
+        await _until_stopped()
+    finally:
+        await host.stop()
+
+
+async def run_baseline(cluster: KafkaCluster, tag: str) -> None:
+    """consume -> produce unchanged, a batch at a time, commit after the acknowledgements."""
+    consumer = AIOKafkaConsumer(
+        *raw_topics(tag),
+        group_id=f"bench{tag}-baseline",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+        **cluster.client_options(),
+    )
+    producer = AIOKafkaProducer(**cluster.client_options(), **cluster.producer_options())
+    await consumer.start()
+    await producer.start()
+    out = baseline_topic(tag)
+    print("ready", flush=True)  # noqa: T201 - the driver waits for this line
+
+    async def loop() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100, max_records=BASELINE_BATCH)
+            futures = [
+                await producer.send(out, r.value, key=r.key, headers=list(r.headers))
+                for records in batches.values()
+                for r in records
+            ]
+            if futures:
+                await asyncio.gather(*futures)
+                await consumer.commit()
+
+    task = asyncio.create_task(loop())
+    try:
+        await _until_stopped()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()
+
+
+def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - optional extra
+    """The same translate-and-fan-out, written with Quix Streams (one hop)."""
+    from quixstreams import Application  # type: ignore[import-not-found]  # noqa: PLC0415
+    from quixstreams.models.serializers import (  # type: ignore[import-not-found]  # noqa: PLC0415
+        Serializer,
+    )
+
+    from hub.services.router import RouterStage  # noqa: PLC0415
+    from hub.translate.stage import TranslationStage  # noqa: PLC0415
+    from schemas import Envelope  # noqa: PLC0415
+
+    config = HubConfig()
+    stage = TranslationStage(config, lookup)
+    router = RouterStage(RulesHolder(config))
+
+    class Raw(Serializer):  # type: ignore[misc]
+        def __call__(self, value: Any, ctx: Any) -> bytes:
+            return bytes(value["value"])
+
+    app = Application(
+        broker_address=cluster.bootstrap_servers,
+        consumer_group=f"bench{tag}-quix",
+        auto_offset_reset="earliest",
+        auto_create_topics=False,
+        use_changelog_topics=False,
+        producer_extra_config={"linger.ms": 5, "acks": "all", "enable.idempotence": False},
+        consumer_extra_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
+    )
+    names = [*(f"hub.{n}" for n in ("orders", "customers", "support", "identity")), "hub.dlq"]
+    names += [f"dept.{d}" for d in config.departments]
+    outputs = {
+        name: app.topic(quix_topic(tag, name), value_serializer=Raw(), key_serializer="bytes")
+        for name in names
+    }
+
+    def work(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
+        raw = Envelope.from_kafka(key=key, value=value, headers=headers or ())
+        out: list[Any] = []
+        for topic, record in stage.translate(raw):
+            out.append(
+                {
+                    "topic": topic,
+                    "key": record.key,
+                    "value": record.value,
+                    "headers": record.headers,
+                }
+            )
+            if topic in ("hub.orders", "hub.customers", "hub.support"):
+                fake = SimpleNamespace(
+                    topic=topic, key=record.key, value=record.value, headers=record.headers
+                )
+                for dept_topic, dept_record in router.handle(fake):
+                    out.append(
+                        {
+                            "topic": dept_topic,
+                            "key": dept_record.key,
+                            "value": dept_record.value,
+                            "headers": dept_record.headers,
+                        }
+                    )
+        return out
+
+    for name in raw_topics(tag):
+        sdf = app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes"))
+        sdf = sdf.apply(work, expand=True, metadata=True)
+        sdf = sdf.set_headers(lambda value, key, timestamp, headers: list(value["headers"]))
+        sdf.to_topic(
+            lambda value, key, timestamp, headers: outputs[value["topic"]],
+            key=lambda value: value["key"],
+        )
+    print("ready", flush=True)  # noqa: T201 - the driver waits for this line
+    app.run()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hub.bench.worker")
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--external", action="store_true", help="not the embedded broker")
+    parser.add_argument("--tag", default="")
+    parser.add_argument("--db", type=Path, default=Path(".hub/bench-timeline.db"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    cluster = _cluster(args.bootstrap, not args.external)
+    if args.mode == "quix":
+        run_quix(cluster, args.tag)
+    elif args.mode == "baseline":
+        asyncio.run(run_baseline(cluster, args.tag))
+    else:
+        asyncio.run(run_services(args.mode, cluster, args.tag, args.db))
+
+
+if __name__ == "__main__":
+    main()

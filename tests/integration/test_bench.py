@@ -1,0 +1,114 @@
+"""``hub bench --events 2000`` on the embedded broker: every figure is in the JSON, every
+input reached its departments exactly once, and the ratios are computed from the figures.
+
+No timing thresholds here (the machine is shared): presence, counts and arithmetic only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from hub.bench.driver import quix_importable
+from hub.cli import app
+
+EVENTS = 2000
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "results.json"
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--events",
+            str(EVENTS),
+            "--latency-seconds",
+            "2",
+            "--compare-quix",
+            "--out",
+            str(out),
+            "--work-dir",
+            str(folder / "work"),
+        ],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return orjson.loads(Path(out).read_bytes()), result.output
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and value > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_figure_is_present_and_sane(run: tuple[dict[str, Any], str]) -> None:
+    figures, _ = run
+    assert figures["records"]["count"] == EVENTS
+    assert figures["records"]["mean_bytes"] > 300
+    assert _positive(figures["in_process"]["events_per_s"])
+
+    base = figures["baseline"]
+    assert base["inputs_delivered"] == base["inputs_expected"] == EVENTS
+    assert _positive(base["events_per_s"])
+    assert _positive(base["peak_rss_mb"])
+
+    for name in ("translate_route", "combined"):
+        stage = figures[name]
+        assert stage["complete"] is True, name
+        assert stage["inputs_delivered"] == EVENTS, name
+        assert stage["deliveries"] == stage["deliveries_expected"] > EVENTS, name
+        assert stage["duplicates"] == 0, name
+        assert _positive(stage["events_per_s"]), name
+        assert stage["ratio_to_baseline"] == pytest.approx(
+            stage["events_per_s"] / base["events_per_s"], abs=1e-3
+        )
+        assert _positive(stage["peak_rss_mb"]), name
+    tr = figures["translate_route"]
+    assert tr["per_department"].keys() >= {"dept.sales", "dept.finance", "dept.support"}
+    assert sum(tr["per_department"].values()) == tr["deliveries"] + tr["merge_events"]
+
+    latency = figures["latency"]
+    assert latency["complete"] is True
+    assert latency["inputs_delivered"] == latency["inputs"]
+    assert latency["deliveries"] >= latency["inputs"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+
+    timeline = figures["timeline"]
+    assert timeline["stored"] == timeline["distinct_events"] > 0
+    assert timeline["canonical_records"] >= timeline["distinct_events"]
+    assert _positive(timeline["events_per_s"])
+    assert _positive(timeline["peak_rss_mb"])
+
+    names = {row["target"] for row in figures["targets"]}
+    assert "timeline ingestion (events/s)" in names
+    for row in figures["targets"]:
+        assert row["met"] in (True, False, None)
+        assert (row["met"] is None) == (row["measured"] is None)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_quix_comparison_without_quix_prints_how_to_install(
+    run: tuple[dict[str, Any], str],
+) -> None:
+    figures, output = run
+    if quix_importable(None):
+        assert figures["quix"]["available"] is True
+        assert figures["quix"]["ratio_hub_to_quix"] == pytest.approx(
+            figures["translate_route"]["events_per_s"] / figures["quix"]["events_per_s"],
+            abs=1e-3,
+        )
+    else:
+        assert figures["quix"] == {"available": False, "hint": figures["quix"]["hint"]}
+        assert "pip install 'handoff[bench]'" in output
