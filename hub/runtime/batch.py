@@ -40,6 +40,7 @@ def batch_subscriber(
         ack_policy=AckPolicy.MANUAL,
         max_records=settings.max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         auto_offset_reset="earliest",

@@ -127,3 +127,7 @@ class ConsumerSettings(BaseSettings):
     heartbeat_interval_ms: int = 1_000
     max_records: int = 500
     batch_timeout_ms: int = 100
+    #: How long the broker may hold a fetch for an idle partition. Kafka answers as soon as
+    #: data arrives; the embedded Tansu broker waits much longer before answering (about
+    #: 110 ms per idle fetch at the client default of 500), which adds up at every hop.
+    fetch_max_wait_ms: int = 50
