@@ -25,6 +25,8 @@ class Demo:
     systems: DemoSystems
     config: HubConfig
     config_file: Path
+    #: The demo's connector instances the hub runs as the demo made them (not replaced).
+    emulated: set[str]
 
     @property
     def endpoints(self) -> Endpoints:
@@ -38,11 +40,11 @@ class Demo:
         c = self.systems.company
 
         def read(instance: str, url: str, what: str) -> str:
-            configured = self.config.connectors.get(instance)
-            settings = configured.settings if configured is not None else {}
-            if settings.get("url", settings.get("base_url")) == url:
+            if instance in self.emulated:
                 return f"{url}  ({what})"
-            return f"{url}  (not read: hub.yaml configures the {instance} instance)"
+            if instance in self.config.connectors:
+                return f"{url}  (not read: hub.yaml configures the {instance} instance)"
+            return f"{url}  (not read: connector type {instance} is not installed)"
 
         rows = [
             ("Odoo", read("odoo", e.odoo, "ERP emulator, JSON-RPC")),
@@ -87,7 +89,11 @@ def start_demo(
     base: HubConfig, state_dir: Path, host: str, port: int, options: DemoOptions | None = None
 ) -> Demo:
     """Start the emulators and the company; the hub then runs with ``Demo.config``."""
-    from hub.demo.config import demo_config, write_demo_yaml  # noqa: PLC0415
+    from hub.demo.config import (  # noqa: PLC0415
+        demo_config,
+        emulated_instances,
+        write_demo_yaml,
+    )
     from hub.demo.systems import DemoSystems  # noqa: PLC0415
 
     # one INFO line per emulator request would bury the hub's own log
@@ -95,8 +101,14 @@ def start_demo(
     systems = DemoSystems(hub_url(host, port), options)
     systems.start()
     config = demo_config(base, systems)
-    path = write_demo_yaml(config, state_dir / "demo.yaml", systems.options.day_seconds)
-    return Demo(systems, config, path)
+    emulated = emulated_instances(config, systems)
+    # an emulator hub.yaml replaced is not read: its webhooks would only be refused
+    if "hubspot" not in emulated:
+        systems.crm.webhook_target = None
+    if "zendesk" not in emulated:
+        systems.helpdesk.webhook_target = None
+    path = write_demo_yaml(config, state_dir / "demo.yaml", systems.options.day_seconds, emulated)
+    return Demo(systems, config, path, emulated)
 
 
 __all__ = ["Demo", "hub_url", "start_demo"]

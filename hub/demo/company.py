@@ -40,6 +40,8 @@ from connectors.zendesk.emulator import ZendeskEmulator
 log = logging.getLogger(__name__)
 
 DAY_SECONDS = 10.0
+#: Entries of :attr:`Company.log` kept (the latest).
+LOG_SIZE = 10_000
 #: Scenario weights of a new order (the first wave is fixed, see ``FIRST_WAVE``).
 SCENARIOS: dict[str, float] = {
     "normal": 0.50,
@@ -241,6 +243,7 @@ class Company:
 
     def _note(self, text: str) -> None:
         self.log.append(f"day {self.scheduler.now:6.2f}: {text}")
+        del self.log[:-LOG_SIZE]
         log.debug("demo: %s", text)
 
     # --- the three systems -----------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from connectors.kit.settings import SECRET_NAME_HINTS
 from hub.api.auth import token_sha256
 from hub.config import HubConfig
 from hub.demo.systems import (
@@ -149,13 +150,41 @@ HEADER = """\
 # instead, copy this file, change that connector's URL and credentials (better as
 # ${ENV_VAR} references), and run: HUB_CONFIG=<the copy> hub up
 # SLA durations are compressed: one simulated day lasts %(day)s seconds.
+# Secrets of instances configured in hub.yaml are written as ${INSTANCE_FIELD} references.
 # Department tokens (only their SHA-256 is stored below): %(tokens)s
 """
 
 
-def write_demo_yaml(config: HubConfig, path: Path, day_seconds: float) -> Path:
+def _secret_references(instance: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Secrets of an instance hub.yaml configures, as ``${INSTANCE_FIELD}`` references:
+    the file must not hold the values its ``${ENV}`` references resolved to."""
+    return {
+        key: f"${{{instance.upper()}_{key.upper()}}}"
+        if any(hint in key.lower() for hint in SECRET_NAME_HINTS)
+        else value
+        for key, value in settings.items()
+    }
+
+
+def emulated_instances(config: HubConfig, systems: DemoSystems) -> set[str]:
+    """The demo's instances that ``config`` runs as the demo made them (not replaced)."""
+    out = set()
+    for name, spec in connectors_section(systems).items():
+        instance = config.connectors.get(name)
+        settings = {"type": spec["type"], **(instance.settings if instance else {})}
+        if instance is not None and instance.type == spec["type"] and settings == spec:
+            out.add(name)
+    return out
+
+
+def write_demo_yaml(config: HubConfig, path: Path, day_seconds: float, emulated: set[str]) -> Path:
+    """The effective configuration as a ``hub.yaml``; ``emulated`` instances keep their demo
+    credentials, every other instance's secrets become references."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = config.model_dump(mode="json", by_alias=True)
+    for name, instance in data["connectors"].items():
+        if name not in emulated:
+            instance["settings"] = _secret_references(name, instance["settings"])
     tokens = ", ".join(f"{name}={demo_token(name)}" for name in config.departments)
     text = HEADER % {"day": f"{day_seconds:g}", "tokens": tokens}
     path.write_text(text + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -168,6 +197,7 @@ __all__ = [
     "connectors_section",
     "demo_config",
     "demo_token",
+    "emulated_instances",
     "identity_section",
     "write_demo_yaml",
 ]

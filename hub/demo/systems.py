@@ -14,6 +14,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from connectors.hubspot.emulator import EmulatorServer as HubSpotServer
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.odoo.emulator import OdooEmulator
@@ -36,11 +39,15 @@ ZENDESK_SIGNING_SECRET = "demo-zendesk-signing-secret"  # noqa: S105
 ZENDESK_EXPORT_LAG = 2.0
 
 
-@dataclass(frozen=True)
-class DemoOptions:
+class DemoOptions(BaseSettings):
+    """``HUB_DEMO_SEED``, ``HUB_DEMO_CUSTOMERS``, ``HUB_DEMO_DAY_SECONDS``."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_DEMO_", frozen=True, extra="ignore")
+
     seed: int = 7
-    customers: int = 30
-    day_seconds: float = DAY_SECONDS
+    customers: int = Field(default=30, ge=1, le=150)
+    #: Real seconds per simulated day; SLA durations are compressed by the same factor.
+    day_seconds: float = Field(default=DAY_SECONDS, ge=1, le=86_400)
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,13 @@ class DemoSystems:
         finally:
             self._ready.set()
 
+    async def _trim_logs(self, keep: int = 1000, every: float = 30.0) -> None:
+        """The emulators keep their requests and deliveries for tests; a demo runs for hours."""
+        while True:
+            await asyncio.sleep(every)
+            del self.crm.requests[:-keep]
+            del self.crm.deliveries[:-keep]
+
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -125,6 +139,7 @@ class DemoSystems:
             self._ready.set()
             tasks = [
                 asyncio.create_task(self.company.run(self._stop), name="demo-company"),
+                asyncio.create_task(self._trim_logs(), name="demo-trim"),
                 asyncio.create_task(self.crm.deliver_forever(0.5), name="demo-hubspot-webhooks"),
                 asyncio.create_task(
                     self.helpdesk.deliver_forever(0.5), name="demo-zendesk-webhooks"

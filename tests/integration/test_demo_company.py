@@ -13,7 +13,7 @@ import yaml
 from hub.api.auth import token_sha256
 from hub.config import HubConfig, parse_config
 from hub.demo import hub_url
-from hub.demo.config import demo_config, demo_token, write_demo_yaml
+from hub.demo.config import demo_config, demo_token, emulated_instances, write_demo_yaml
 from hub.demo.systems import DemoOptions, DemoSystems, Endpoints
 from hub.identity.evidence import customer_evidence
 
@@ -103,12 +103,12 @@ def test_demo_config_scales_slas_and_joins_customer_numbers(tmp_path: Path) -> N
     erp = customer_evidence({"external_ids": {"ref": "10001"}}, config.identity)
     crm = customer_evidence({"external_ids": {"erp_customer_number": "10001"}}, config.identity)
     assert erp.links == crm.links == ("customer_number:10001",)
-    written = write_demo_yaml(config, tmp_path / "demo.yaml", 10)
+    written = write_demo_yaml(config, tmp_path / "demo.yaml", 10, {"odoo", "hubspot", "zendesk"})
     assert parse_config(written.read_text(), env={}) == config
     assert "demo-finance" in written.read_text()
 
 
-def test_an_instance_configured_in_hub_yaml_replaces_the_emulated_one() -> None:
+def test_an_instance_configured_in_hub_yaml_replaces_the_emulated_one(tmp_path: Path) -> None:
     systems = DemoSystems("http://127.0.0.1:8080")
     systems.endpoints = Endpoints("http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3")
     real_erp = {
@@ -122,3 +122,9 @@ def test_an_instance_configured_in_hub_yaml_replaces_the_emulated_one() -> None:
     config = demo_config(base, systems)
     assert config.connectors["odoo"].settings["url"] == "https://erp.example.com"
     assert config.connectors["hubspot"].settings["base_url"] == "http://127.0.0.1:2"
+    assert emulated_instances(config, systems) == {"hubspot", "zendesk"}
+    written = write_demo_yaml(config, tmp_path / "demo.yaml", 10, {"hubspot", "zendesk"})
+    text = written.read_text()
+    assert "from-the-environment" not in text, "a resolved secret is never written"
+    assert "${ODOO_API_KEY}" in text
+    assert "pat-demo-hubspot-token" in text
