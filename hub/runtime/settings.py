@@ -107,7 +107,8 @@ class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="ignore")
 
     config: Path = Path("hub.yaml")
-    database_url: str = "sqlite:///./.hub/timeline.db"
+    #: The timeline store; unset means a SQLite file in ``state_dir`` (``timeline.db``).
+    database_url: str = ""
     state_dir: Path = Path(".hub")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -115,6 +116,16 @@ class HubSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     #: How long a service may take to finish in-flight work after SIGTERM.
     shutdown_grace_seconds: float = 20.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_state_dir(cls, data: Any) -> Any:
+        """Default the store to the state directory, so two hubs with their own
+        ``HUB_STATE_DIR`` never share a timeline database by accident."""
+        if isinstance(data, dict) and not data.get("database_url"):
+            state_dir = Path(data.get("state_dir") or ".hub")
+            data = {**data, "database_url": f"sqlite:///{state_dir / 'timeline.db'}"}
+        return data
 
 
 class ConsumerSettings(BaseSettings):
