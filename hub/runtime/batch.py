@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Iterable[Output]]
 
 
+def undecoded(msg: Any) -> None:
+    """Batch handlers read ``msg.raw_message``: skip FastStream's per-record parse and JSON
+    decode of a body nobody reads (about a tenth of a stage's time in a py-spy profile)."""
+    return
+
+
 def batch_subscriber(
     router: KafkaRouter, *topics: str, group_id: str, settings: ConsumerSettings | None = None
 ) -> BatchSubscriber:
@@ -41,6 +47,7 @@ def batch_subscriber(
         max_records=settings.max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        decoder=undecoded,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         auto_offset_reset="earliest",
