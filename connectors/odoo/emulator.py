@@ -4,7 +4,8 @@ It answers ``POST /jsonrpc`` exactly as Odoo 16/17 does for the calls below, on 
 in-memory store that tests and the demo company seed through a small Python API
 (:meth:`OdooEmulator.add_partner`, :meth:`~OdooEmulator.add_order`,
 :meth:`~OdooEmulator.confirm_order`, :meth:`~OdooEmulator.ship`,
-:meth:`~OdooEmulator.invoice`, :meth:`~OdooEmulator.pay`, ...). Every change bumps the
+:meth:`~OdooEmulator.invoice`, :meth:`~OdooEmulator.pay`,
+:meth:`~OdooEmulator.return_goods`, ...). Every change bumps the
 touched records' ``write_date`` like the ORM does (microsecond precision in the store,
 whole seconds on the wire).
 
@@ -15,7 +16,7 @@ Implemented (see ``connectors/odoo/README.md`` for the documentation it follows)
   credentials (Odoo catches ``AccessDenied`` there);
 - service ``object``: ``execute_kw(db, uid, password, model, method, args, kwargs)`` with
   methods ``search_read``, ``search``, ``read``, ``search_count`` on ``res.partner``,
-  ``sale.order``, ``sale.order.line``, ``stock.picking``, ``account.move`` and the
+  ``sale.order``, ``sale.order.line``, ``stock.picking``, ``stock.move``, ``account.move`` and the
   referenced ``res.country``, ``res.currency``, ``product.product``, ``uom.uom``,
   ``delivery.carrier``; domains with ``= != > >= < <= in not in`` and ``& | !``;
   ``fields``, ``order``, ``limit``, ``offset``;
@@ -173,8 +174,25 @@ MODELS: dict[str, dict[str, Field]] = {
         "date_done": _f("datetime"),
         "carrier_id": _f("many2one", "delivery.carrier"),
         "carrier_tracking_ref": _f("char"),
-        # A custom (Studio-style) field: Odoo has no "delivered to the customer" date.
+        "move_ids": _f("one2many", "stock.move"),
+        # Odoo 17: the picking a return picking returns (16 links the moves only)
+        "return_id": _f("many2one", "stock.picking"),
+        "return_ids": _f("one2many", "stock.picking"),
+        # Custom (Studio-style) fields: Odoo has no "delivered to the customer" date and
+        # its return wizard asks for no reason.
         "x_delivered_date": _f("datetime"),
+        "x_return_reason": _f("char"),
+    },
+    "stock.move": {
+        "name": _f("char"),
+        "picking_id": _f("many2one", "stock.picking"),
+        "product_id": _f("many2one", "product.product"),
+        "product_uom_qty": _f("float"),
+        "product_uom": _f("many2one", "uom.uom"),
+        "state": _f("selection"),
+        "origin_returned_move_id": _f("many2one", "stock.move"),
+        "returned_move_ids": _f("one2many", "stock.move"),
+        "sale_line_id": _f("many2one", "sale.order.line"),
     },
     "account.move": {
         "name": _f("char"),
@@ -205,6 +223,7 @@ DEFAULT_ORDER = {
     "sale.order": "date_order desc, id desc",
     "sale.order.line": "order_id asc, sequence asc, id asc",
     "stock.picking": "scheduled_date asc, id desc",
+    "stock.move": "id asc",
     "account.move": "date desc, name desc, id desc",
 }
 
@@ -565,6 +584,25 @@ class OdooEmulator:
                     "date_deadline": order["commitment_date"],
                 },
             )
+            picking = self._tables["stock.picking"][picking_id]
+            for line_id in order["order_line"]:
+                line = self._tables["sale.order.line"][line_id]
+                if line["display_type"] or not line["product_id"]:
+                    continue
+                picking["move_ids"].append(
+                    self._create(
+                        "stock.move",
+                        {
+                            "name": line["name"],
+                            "picking_id": picking_id,
+                            "product_id": line["product_id"],
+                            "product_uom_qty": line["product_uom_qty"],
+                            "product_uom": line["product_uom"],
+                            "state": "assigned",
+                            "sale_line_id": line_id,
+                        },
+                    )
+                )
             order["picking_ids"].append(picking_id)
             return picking_id
 
@@ -574,6 +612,7 @@ class OdooEmulator:
             order = self._expect_state("sale.order", order_id, ("draft", "sent", "sale"))
             for picking_id in order["picking_ids"]:
                 if self._tables["stock.picking"][picking_id]["state"] != "done":
+                    self._set_moves(picking_id, "cancel")
                     self._write("stock.picking", picking_id, {"state": "cancel"})
             self._write("sale.order", order_id, {"state": "cancel"})
 
@@ -609,10 +648,148 @@ class OdooEmulator:
                     "carrier_tracking_ref": tracking_ref,
                 },
             )
+            self._set_moves(picking_id, "done")
             for line_id in order["order_line"]:
                 line = self._tables["sale.order.line"][line_id]
                 line["qty_delivered"] = line["product_uom_qty"]
             return picking_id
+
+    def _set_moves(self, picking_id: int, state: str) -> None:
+        for move_id in self._tables["stock.picking"][picking_id]["move_ids"]:
+            if self._tables["stock.move"][move_id]["state"] not in ("done", "cancel"):
+                self._write("stock.move", move_id, {"state": state})
+
+    def return_goods(
+        self,
+        order_or_picking: int | str,
+        lines: Sequence[tuple[str, float]] | None = None,
+        *,
+        reason: str | None = None,
+    ) -> int:
+        """The customer sends delivered goods back: what Odoo's return wizard
+        (``stock.return.picking``) does on a validated delivery.
+
+        ``order_or_picking`` is a sale.order id, or the name of an order (``S00012``) or of
+        a delivery (``WH/OUT/00012``); an order's last validated delivery is returned.
+        ``lines`` are ``(sku, quantity)`` (default: everything not returned yet). Creates an
+        incoming picking ``WH/IN/…``, ready (``assigned``), with ``origin`` ``"Return of
+        WH/OUT/…"``, the order's ``sale_id``, ``return_id`` = the delivery and one move per
+        line whose ``origin_returned_move_id`` is the delivered move; ``reason`` goes into
+        the custom field ``x_return_reason``. Returns the new picking's id.
+        """
+        with self._lock:
+            delivery = self._returnable_delivery(order_or_picking)
+            moves = [self._tables["stock.move"][m] for m in delivery["move_ids"]]
+            open_qty: dict[str, tuple[dict[str, Any], float]] = {}
+            for move in moves:
+                if move["state"] != "done":
+                    continue
+                returned = sum(
+                    float(self._tables["stock.move"][r]["product_uom_qty"])
+                    for r in move["returned_move_ids"]
+                    if self._tables["stock.move"][r]["state"] != "cancel"
+                )
+                sku = self._record("product.product", move["product_id"])["default_code"]
+                open_qty[str(sku)] = (move, float(move["product_uom_qty"]) - returned)
+            wanted = (
+                [(sku, qty) for sku, (_, qty) in open_qty.items() if qty > 0]
+                if lines is None
+                else [(sku, float(qty)) for sku, qty in lines]
+            )
+            for sku, qty in wanted:
+                if sku not in open_qty:
+                    raise ValueError(f"{delivery['name']} delivered no {sku}")
+                if not 0 < qty <= open_qty[sku][1]:
+                    raise ValueError(
+                        f"{delivery['name']}: {qty:g} x {sku} cannot be returned "
+                        f"({open_qty[sku][1]:g} delivered and not returned yet)"
+                    )
+            if not wanted:
+                raise ValueError(f"everything of {delivery['name']} was returned already")
+            now = self.clock().replace(microsecond=0)
+            picking_id = self._create(
+                "stock.picking",
+                {
+                    "name": self._next_name("WH/IN/"),
+                    "picking_type_code": "incoming",
+                    "state": "assigned",
+                    "partner_id": delivery["partner_id"],
+                    "origin": f"Return of {delivery['name']}",
+                    "sale_id": delivery["sale_id"],
+                    "scheduled_date": now,
+                    "return_id": delivery["id"],
+                    "x_return_reason": reason,
+                },
+            )
+            picking = self._tables["stock.picking"][picking_id]
+            for sku, qty in wanted:
+                origin_move = open_qty[sku][0]
+                move_id = self._create(
+                    "stock.move",
+                    {
+                        "name": origin_move["name"],
+                        "picking_id": picking_id,
+                        "product_id": origin_move["product_id"],
+                        "product_uom_qty": qty,
+                        "product_uom": origin_move["product_uom"],
+                        "state": "assigned",
+                        "origin_returned_move_id": origin_move["id"],
+                        "sale_line_id": origin_move["sale_line_id"],
+                    },
+                )
+                picking["move_ids"].append(move_id)
+                # inverse one2many fields change no write_date
+                origin_move["returned_move_ids"].append(move_id)
+            delivery["return_ids"].append(picking_id)
+            if delivery["sale_id"]:
+                self._tables["sale.order"][delivery["sale_id"]]["picking_ids"].append(picking_id)
+            return picking_id
+
+    def _returnable_delivery(self, order_or_picking: int | str) -> dict[str, Any]:
+        pickings = self._tables["stock.picking"]
+        if isinstance(order_or_picking, str):
+            named = [p for p in pickings.values() if p["name"] == order_or_picking]
+            if named:
+                delivery = named[0]
+                if delivery["picking_type_code"] != "outgoing" or delivery["state"] != "done":
+                    raise ValueError(f"{order_or_picking} is not a validated delivery")
+                return delivery
+            orders = [
+                i for i, o in self._tables["sale.order"].items() if o["name"] == order_or_picking
+            ]
+            if not orders:
+                raise KeyError(f"no sale.order or stock.picking named {order_or_picking!r}")
+            order_or_picking = orders[0]
+        order = self._record("sale.order", order_or_picking)
+        done = [
+            pickings[p]
+            for p in order["picking_ids"]
+            if pickings[p]["picking_type_code"] == "outgoing" and pickings[p]["state"] == "done"
+        ]
+        if not done:
+            raise ValueError(f"sale.order {order['name']} has no validated delivery to return")
+        return done[-1]
+
+    def receive_return(self, picking_id: int) -> None:
+        """Validate a return picking (the goods are back): ``assigned`` -> ``done``,
+        ``date_done`` = now; the order lines' delivered quantities go down."""
+        with self._lock:
+            picking = self._expect_state("stock.picking", picking_id, ("confirmed", "assigned"))
+            if picking["picking_type_code"] != "incoming" or not picking["return_id"]:
+                raise ValueError(f"stock.picking {picking['name']} is not a return")
+            for move_id in picking["move_ids"]:
+                move = self._tables["stock.move"][move_id]
+                line = self._tables["sale.order.line"].get(move["sale_line_id"] or 0)
+                if line is not None and move["state"] != "cancel":
+                    line["qty_delivered"] = max(
+                        0.0, float(line["qty_delivered"]) - float(move["product_uom_qty"])
+                    )
+            self._set_moves(picking_id, "done")
+            self._write(
+                "stock.picking",
+                picking_id,
+                {"state": "done", "date_done": self.clock().replace(microsecond=0)},
+            )
 
     def deliver(self, picking_id: int) -> None:
         """Record delivery to the customer in the custom field ``x_delivered_date``."""

@@ -45,6 +45,13 @@ class OdooSettings(ConnectorSettings):
             "e.g. with Studio) to emit shipment.delivered"
         ),
     )
+    read_return_reason: bool = Field(
+        default=False,
+        description=(
+            "Also read the custom stock.picking field x_return_reason (a char or selection "
+            "field, e.g. created with Studio) as the reason of return.requested"
+        ),
+    )
     partner_domain: list[Any] = Field(
         default_factory=list,
         description=(

@@ -20,6 +20,13 @@ and that second's records up to that id, were published.
 sale.order records carry their lines: after each page of orders the source reads
 ``sale.order.line`` (``search_read [('order_id', 'in', ids)]``) and adds the rows, in
 ``sequence`` order, under ``order_line_records`` (``order_line`` keeps Odoo's list of ids).
+
+Incoming stock.picking records (receipts and customer returns) carry their moves the same
+way: ``stock.move`` with ``[('picking_id', 'in', ids)]`` under ``move_records``. A move with
+``origin_returned_move_id`` makes the picking a return (the link Odoo 16 and 17 both keep;
+17 also has ``stock.picking.return_id``); the source then reads the returned move's
+picking (name, origin, sale_id) and adds it under ``returned_picking``, so the translator
+can find the order of a return whose ``sale_id`` is empty.
 """
 
 from __future__ import annotations
@@ -118,6 +125,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "create_date",
         "write_date",
     ),
+    "stock.move": (
+        "picking_id",
+        "product_id",
+        "product_uom_qty",
+        "product_uom",
+        "state",
+        "origin_returned_move_id",
+    ),
     "account.move": (
         "name",
         "move_type",
@@ -140,7 +155,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 DELIVERED_FIELD = "x_delivered_date"
+RETURN_REASON_FIELD = "x_return_reason"
 LINES_KEY = "order_line_records"
+#: incoming stock.picking rows carry their stock.move rows under this key ...
+MOVES_KEY = "move_records"
+#: ... and a return the delivery it returns: {"id", "name", "origin", "sale_id"}
+RETURNED_KEY = "returned_picking"
+#: fields of that returned delivery
+RETURNED_FIELDS = ("name", "origin", "sale_id")
 
 
 def _utcnow() -> datetime:
@@ -188,6 +210,8 @@ class OdooSource(PollingSource[OdooSettings]):
         fields = list(FIELDS[model])
         if model == "stock.picking" and self.settings.read_delivered_date:
             fields.append(DELIVERED_FIELD)
+        if model == "stock.picking" and self.settings.read_return_reason:
+            fields.append(RETURN_REASON_FIELD)
         return fields
 
     def base_domain(self, model: str) -> list[Any]:
@@ -259,7 +283,64 @@ class OdooSource(PollingSource[OdooSettings]):
     ) -> list[Record | BadRecord]:
         if model == "sale.order" and rows:
             await self._attach_lines(rows)
+        if model == "stock.picking":
+            incoming = [r for r in rows if r.get("picking_type_code") == "incoming"]
+            if incoming:
+                await self._attach_moves(incoming)
         return [self._record(stream, row) for row in rows]
+
+    async def _attach_moves(self, pickings: Sequence[dict[str, Any]]) -> None:
+        """Receipts and returns carry their stock.move rows; a return (a move with
+        ``origin_returned_move_id``, Odoo 16 and 17 alike) also the delivery it returns."""
+        assert self.client is not None  # noqa: S101
+        ids = [_id(p) for p in pickings]
+        moves = await self.client.search_read(
+            "stock.move",
+            [("picking_id", "in", ids)],
+            FIELDS["stock.move"],
+            order="picking_id asc, id asc",
+        )
+        by_picking: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for move in moves:
+            picking = move.get("picking_id")
+            if isinstance(picking, list) and picking and picking[0] in by_picking:
+                by_picking[picking[0]].append(move)
+        returned_move_of: dict[int, int] = {}  # return picking id -> one returned move id
+        for picking_row in pickings:
+            rows = by_picking[_id(picking_row)]
+            picking_row[MOVES_KEY] = rows
+            for move in rows:
+                origin = move.get("origin_returned_move_id")
+                if isinstance(origin, list) and origin and isinstance(origin[0], int):
+                    returned_move_of.setdefault(_id(picking_row), origin[0])
+        if not returned_move_of:
+            return
+        origin_moves = await self.client.search_read(
+            "stock.move",
+            [("id", "in", sorted(set(returned_move_of.values())))],
+            ["picking_id"],
+            order="id asc",
+        )
+        delivery_of_move: dict[int, int] = {}
+        for move in origin_moves:
+            picking = move.get("picking_id")
+            if isinstance(picking, list) and picking and isinstance(picking[0], int):
+                delivery_of_move[_id(move)] = picking[0]
+        deliveries = await self.client.search_read(
+            "stock.picking",
+            [("id", "in", sorted(set(delivery_of_move.values())))],
+            list(RETURNED_FIELDS),
+            order="id asc",
+        )
+        by_id = {_id(d): d for d in deliveries}
+        for picking_row in pickings:
+            move_id = returned_move_of.get(_id(picking_row))
+            delivery = by_id.get(delivery_of_move.get(move_id or 0, 0))
+            if delivery is not None:
+                picking_row[RETURNED_KEY] = {
+                    "id": _id(delivery),
+                    **{name: delivery.get(name, False) for name in RETURNED_FIELDS},
+                }
 
     async def _attach_lines(self, orders: Sequence[dict[str, Any]]) -> None:
         assert self.client is not None  # noqa: S101
@@ -342,6 +423,8 @@ MANY2ONE_FIELDS = frozenset(
         "product_id",
         "product_uom",
         "order_id",
+        "picking_id",
+        "origin_returned_move_id",
     }
 )
 
@@ -380,4 +463,14 @@ def _id(row: dict[str, Any]) -> int:
     return value if isinstance(value, int) else 0
 
 
-__all__ = ["FIELDS", "LINES_KEY", "MODELS", "OdooSource", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "FIELDS",
+    "LINES_KEY",
+    "MODELS",
+    "MOVES_KEY",
+    "RETURNED_KEY",
+    "RETURN_REASON_FIELD",
+    "OdooSource",
+    "decode_cursor",
+    "encode_cursor",
+]

@@ -20,15 +20,19 @@ sale_order        state cancel                            order.cancelled (write
 stock_picking     picking_type_code outgoing, state done  shipment.dispatched (date_done; id,
                                                           "dispatched", date_done)
 stock_picking     ... and x_delivered_date set            shipment.delivered (x_delivered_date)
+stock_picking     incoming with a move returning a        return.requested (create_date; id,
+                  delivered move (origin_returned_        "requested")
+                  move_id), state waiting/confirmed/
+                  assigned/done
 account_move      out_invoice, state posted               invoice.issued (invoice_date; id,
                                                           "issued", name)
 account_move      ... and payment_state paid/in_payment   payment.received (write_date; id,
                                                           "paid")
 ================  ======================================  ====================================
 
-Everything else (draft quotations and carts, receipts and internal transfers, vendor bills,
-credit notes, partial payments) yields no event. A record in scope that lacks what its
-event needs (an order without lines, a delivery or invoice without its sale order)
+Everything else (draft quotations and carts, vendor receipts and internal transfers, vendor
+bills, credit notes, partial payments) yields no event. A record in scope that lacks what its
+event needs (an order without lines, a delivery, return or invoice without its sale order)
 raises :class:`~connectors.kit.errors.UntranslatableRecord` saying what is missing.
 """
 
@@ -38,12 +42,12 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlparse
 
 from connectors.kit.errors import UntranslatableRecord
 from connectors.odoo.domain import DATE_FORMAT, parse_datetime
-from connectors.odoo.source import LINES_KEY
+from connectors.odoo.source import LINES_KEY, MOVES_KEY, RETURN_REASON_FIELD, RETURNED_KEY
 from schemas.base import CanonicalModel
 from schemas.customers import CustomerCreated, CustomerUpdated
 from schemas.envelope import Envelope
@@ -54,10 +58,12 @@ from schemas.orders import (
     OrderConfirmed,
     OrderPlaced,
     PaymentReceived,
+    ReturnReason,
+    ReturnRequested,
     ShipmentDelivered,
     ShipmentDispatched,
 )
-from schemas.parts import Address, Money, OrderLine, SourceRef
+from schemas.parts import Address, ItemQuantity, Money, OrderLine, SourceRef
 
 _PRODUCT_CODE = re.compile(r"^\[(?P<code>[^\]]+)\]\s*")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -235,6 +241,15 @@ def partner(raw: _Raw) -> list[Envelope]:
 # --- sale.order ----------------------------------------------------------------------------
 
 
+def _sku(product: Any) -> str | None:
+    """The article number of a product many2one: ``[default_code]`` of its display name,
+    else ``product.product/<id>``; None for an empty or malformed value."""
+    if not (isinstance(product, list) and len(product) == 2):
+        return None
+    match = _PRODUCT_CODE.match(str(product[1]))
+    return match.group("code") if match else f"product.product/{product[0]}"
+
+
 def _lines(raw: _Raw, currency: str) -> list[OrderLine]:
     rows = raw.data.get(LINES_KEY)
     if not isinstance(rows, list):
@@ -245,11 +260,9 @@ def _lines(raw: _Raw, currency: str) -> list[OrderLine]:
     for row in rows:
         if not isinstance(row, dict) or row.get("display_type"):
             continue  # section and note lines carry no goods
-        product = row.get("product_id")
-        if not (isinstance(product, list) and len(product) == 2):
+        sku = _sku(row.get("product_id"))
+        if sku is None:
             continue
-        match = _PRODUCT_CODE.match(str(product[1]))
-        sku = match.group("code") if match else f"product.product/{product[0]}"
         unit = row.get("product_uom")
         quantity = _decimal(row.get("product_uom_qty"), f"{raw.what}: line quantity")
         lines.append(
@@ -337,7 +350,86 @@ def _order_of_picking(raw: _Raw) -> str:
     )
 
 
+_RETURN_REASONS: dict[str, ReturnReason] = {reason: reason for reason in get_args(ReturnReason)}
+#: return picking states in which the return is requested (the wizard confirms and
+#: reserves the picking at once); draft and cancel give nothing
+_RETURN_STATES = ("waiting", "confirmed", "assigned", "done")
+
+
+def _reason(text: str | None) -> tuple[ReturnReason, str | None]:
+    """The canonical reason and a comment from ``x_return_reason``: a known reason
+    (``wrong_item``, "Wrong item") maps to itself, any other text is ``other`` with the text
+    as the comment."""
+    if text is None:
+        return "other", None
+    key = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    reason = _RETURN_REASONS.get(key)
+    if reason is not None:
+        return reason, None
+    return "other", text[:2000]
+
+
+def _order_of_return(raw: _Raw, name: str) -> str:
+    sale = raw.many2one("sale_id")
+    if sale is not None:
+        return sale[1]
+    delivery = raw.data.get(RETURNED_KEY)
+    if isinstance(delivery, dict):
+        order = delivery.get("sale_id")
+        if isinstance(order, list) and len(order) == 2 and order[1]:
+            return str(order[1])
+        origin = delivery.get("origin")
+        if isinstance(origin, str) and origin.strip():
+            return origin.split(",")[0].strip()
+    returned = delivery.get("name") if isinstance(delivery, dict) else None
+    raise UntranslatableRecord(
+        f"{raw.what} ({name}): return has no sale_id and the delivery it returns "
+        f"({returned or 'not found'}) has neither sale_id nor origin: no order to attach it to"
+    )
+
+
+def _return_requested(raw: _Raw) -> list[Envelope]:
+    moves = raw.data.get(MOVES_KEY)
+    if not isinstance(moves, list):
+        return []  # read without its moves: cannot tell a return from a receipt
+    returned = [
+        m
+        for m in moves
+        if isinstance(m, dict) and m.get("origin_returned_move_id") and m.get("state") != "cancel"
+    ]
+    if not returned:
+        return []  # a receipt from a vendor, not a customer return
+    if raw.text("state") not in _RETURN_STATES:
+        return []
+    name = raw.text("name") or str(raw.id)
+    order_id = _order_of_return(raw, name)
+    quantities: dict[str, Decimal] = {}
+    for move in returned:
+        sku = _sku(move.get("product_id"))
+        if sku is None:
+            raise UntranslatableRecord(f"{raw.what} ({name}): a returned move has no product")
+        quantity = _decimal(move.get("product_uom_qty"), f"{raw.what}: move quantity")
+        quantities[sku] = quantities.get(sku, Decimal(0)) + quantity
+    lines = [ItemQuantity(sku=sku, quantity=q) for sku, q in quantities.items() if q > 0]
+    if not lines:
+        raise UntranslatableRecord(f"{raw.what} ({name}): return has no quantity to return")
+    reason, comment = _reason(raw.text(RETURN_REASON_FIELD))
+    requested_at = raw.required_when("create_date")
+    requested = ReturnRequested(
+        order_id=order_id,
+        customer_ref=raw.customer_ref(),
+        return_id=name,
+        requested_at=requested_at,
+        reason=reason,
+        comment=comment,
+        lines=lines,
+    )
+    return [raw.event(requested, requested_at, "requested")]
+
+
 def stock_picking(raw: _Raw) -> list[Envelope]:
+    if raw.text("picking_type_code") == "incoming":
+        return _return_requested(raw)
     if raw.text("picking_type_code") != "outgoing" or raw.text("state") != "done":
         return []
     shipment_id = raw.text("name") or str(raw.id)

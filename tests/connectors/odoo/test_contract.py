@@ -37,6 +37,10 @@ def seeded() -> OdooEmulator:
             move = emulator.invoice(order)
             clock.tick(timedelta(days=1).total_seconds())
             emulator.pay(move)
+    clock.tick(3600)
+    returned = emulator.return_goods("S00001", reason="damaged")  # a customer return
+    clock.tick(86400)
+    emulator.receive_return(returned)
     return emulator
 
 

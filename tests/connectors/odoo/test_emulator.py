@@ -240,3 +240,61 @@ def test_seed_flow_bumps_write_date(emulator: OdooEmulator, clock: Clock) -> Non
     assert (paid["payment_state"], paid["amount_residual"]) == ("paid", 0.0)
     with pytest.raises(ValueError, match="expected one of"):
         emulator.confirm_order(order)
+
+
+def test_return_goods_creates_a_ready_return_picking(emulator: OdooEmulator, clock: Clock) -> None:
+    partner = emulator.add_partner("Muster GmbH")
+    order = emulator.add_order(partner, [("CHAIR-OAK", 4, 60.0), ("LAMP-01", 2, 20.0)])
+    delivery = emulator.confirm_order(order)
+    with pytest.raises(ValueError, match="no validated delivery"):
+        emulator.return_goods(order)
+    emulator.ship(order)
+    clock.tick(86400)
+    before = emulator.record("stock.picking", delivery)["write_date"]
+    returned = emulator.return_goods("S00001", [("CHAIR-OAK", 1)], reason="damaged")
+    picking = emulator.record("stock.picking", returned)
+    assert (picking["name"], picking["picking_type_code"], picking["state"]) == (
+        "WH/IN/00001",
+        "incoming",
+        "assigned",
+    )
+    assert picking["origin"] == "Return of WH/OUT/00001"
+    assert picking["sale_id"] == [order, "S00001"]
+    assert picking["return_id"] == [delivery, "WH/OUT/00001"]
+    assert picking["x_return_reason"] == "damaged"
+    assert picking["create_date"] == "2026-11-21 09:00:00"
+    [move] = [emulator.record("stock.move", m) for m in picking["move_ids"]]
+    assert move["product_id"][1] == "[CHAIR-OAK] CHAIR-OAK"
+    assert move["product_uom_qty"] == 1.0
+    origin = emulator.record("stock.move", move["origin_returned_move_id"][0])
+    assert origin["picking_id"] == [delivery, "WH/OUT/00001"]
+    assert origin["returned_move_ids"] == [move["id"]]
+    assert emulator.record("stock.picking", delivery)["return_ids"] == [returned]
+    assert emulator.record("stock.picking", delivery)["write_date"] == before
+    with pytest.raises(ValueError, match="cannot be returned"):
+        emulator.return_goods(order, [("CHAIR-OAK", 4)])  # one of four is on its way back
+    with pytest.raises(ValueError, match="delivered no"):
+        emulator.return_goods("WH/OUT/00001", [("DESK-1", 1)])
+    rest = emulator.return_goods("WH/OUT/00001")  # everything not returned yet
+    rest_moves = [
+        emulator.record("stock.move", m) for m in emulator.record("stock.picking", rest)["move_ids"]
+    ]
+    assert [(m["product_id"][1], m["product_uom_qty"]) for m in rest_moves] == [
+        ("[CHAIR-OAK] CHAIR-OAK", 3.0),
+        ("[LAMP-01] LAMP-01", 2.0),
+    ]
+    with pytest.raises(ValueError, match="returned already"):
+        emulator.return_goods(order)
+    clock.tick(3600)
+    emulator.receive_return(returned)
+    received = emulator.record("stock.picking", returned)
+    assert (received["state"], received["date_done"]) == ("done", "2026-11-21 10:00:00")
+    assert emulator.record("stock.move", move["id"])["state"] == "done"
+    line = emulator.record("sale.order.line", emulator.record("sale.order", order)["order_line"][0])
+    assert line["qty_delivered"] == 3.0
+    with pytest.raises(ValueError, match="expected one of"):
+        emulator.receive_return(returned)
+    with pytest.raises(ValueError, match="not a return"):
+        emulator.receive_return(
+            emulator.confirm_order(emulator.add_order(partner, [("X", 1, 1.0)]))
+        )

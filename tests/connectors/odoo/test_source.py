@@ -16,7 +16,13 @@ from connectors.kit.checkpoints import MemoryCheckpoints
 from connectors.kit.runner import InstanceRunner
 from connectors.odoo import CONNECTOR
 from connectors.odoo.emulator import OdooEmulator
-from connectors.odoo.source import LINES_KEY, OdooSource, decode_cursor
+from connectors.odoo.source import (
+    LINES_KEY,
+    MOVES_KEY,
+    RETURNED_KEY,
+    OdooSource,
+    decode_cursor,
+)
 from connectors.testing import MemoryPublisher
 from tests.connectors.odoo.conftest import API_KEY, Clock, make_settings
 
@@ -283,3 +289,47 @@ async def test_delivered_date_and_partner_domain_settings(
     assert picking_event.data["x_delivered_date"] == "2026-11-21 10:00:00"
     types = [e.type for e in CONNECTOR.translate(picking_event)]
     assert types == ["shipment.dispatched", "shipment.delivered"]
+
+
+async def test_returns_come_with_their_moves_and_the_delivery_they_return(
+    emulator: OdooEmulator, clock: Clock, odoo_url: str
+) -> None:
+    customer = emulator.add_partner("Muster GmbH")
+    order = emulator.add_order(customer, [("CHAIR-OAK", 4, 60.0)], state="sent")
+    emulator.confirm_order(order)
+    clock.tick(3600)
+    emulator.ship(order)
+    clock.tick(86400)
+    returned = emulator.return_goods(order, [("CHAIR-OAK", 1)], reason="Wrong item")
+    # a return whose procurement group lost the order (sale_id empty): the delivery tells
+    emulator.write("stock.picking", returned, sale_id=None)
+    clock.tick()
+    publisher = MemoryPublisher()
+    run = runner(odoo_url, clock, publisher, MemoryCheckpoints(), read_return_reason=True)
+    await poll(run, "stock_picking")
+    events = {e.data["name"]: e for t, e in publisher.raw() if t.endswith("stock_picking")}
+    assert set(events) == {"WH/OUT/00001", "WH/IN/00001"}
+    assert MOVES_KEY not in events["WH/OUT/00001"].data  # deliveries are read as before
+    incoming = events["WH/IN/00001"].data
+    [move] = incoming[MOVES_KEY]
+    assert move["product_id"][1] == "[CHAIR-OAK] CHAIR-OAK"
+    assert move["origin_returned_move_id"][0] == 1
+    assert incoming[RETURNED_KEY] == {
+        "id": 1,
+        "name": "WH/OUT/00001",
+        "origin": "S00001",
+        "sale_id": [order, "S00001"],
+    }
+    [requested] = CONNECTOR.translate(events["WH/IN/00001"])
+    assert requested.type == "return.requested"
+    assert requested.data["order_id"] == "S00001"
+    assert requested.data["reason"] == "wrong_item"
+    assert requested.data["lines"] == [{"sku": "CHAIR-OAK", "quantity": "1.0"}]
+    # received: a new revision, the same event
+    clock.tick(3600)
+    emulator.receive_return(returned)
+    clock.tick()
+    await poll(run, "stock_picking")
+    [(_, done)] = [(t, e) for t, e in publisher.raw() if t.endswith("stock_picking")][2:]
+    assert done.data["state"] == "done"
+    assert [e.id for e in CONNECTOR.translate(done)] == [requested.id]

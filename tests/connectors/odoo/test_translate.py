@@ -146,6 +146,64 @@ def test_shipment_promise_and_delivery() -> None:
         translated("picking_done", sale_id=False, origin=False)
 
 
+def test_return_request() -> None:
+    [event] = translated("picking_return_requested")
+    assert event.type == "return.requested"
+    assert event.partitionkey == event.subject == "S00001"
+    assert event.data["order_id"] == "S00001"
+    assert event.data["customer_ref"] == {"system": INSTANCE, "id": "1"}
+    assert event.data["return_id"] == "WH/IN/00004"
+    assert event.data["requested_at"] == "2026-11-20T09:30:12Z"  # create_date
+    assert (event.data["reason"], event.data["comment"]) == ("wrong_item", None)
+    # two moves of one article add up
+    assert event.data["lines"] == [
+        {"sku": "CHAIR-OAK", "quantity": "2.0"},
+        {"sku": "TABLE-OAK", "quantity": "1.0"},
+    ]
+    # the id is the transition's: validating the return (done) gives the same event again
+    [received] = translated(
+        "picking_return_requested",
+        state="done",
+        date_done="2026-11-22 10:00:00",
+        write_date="2026-11-22 10:00:00",
+    )
+    assert received.id == event.id
+    assert received.data == event.data
+
+
+def test_return_order_reasons_and_what_is_no_return() -> None:
+    # no sale_id: the order of the delivery it returns
+    [event] = translated("picking_return_received")
+    assert event.data["order_id"] == "S00002"
+    assert (event.data["reason"], event.data["comment"]) == (
+        "other",
+        "Customer ordered the wrong size",
+    )
+    delivery = fixture("picking_return_received")["data"]["returned_picking"]
+    [by_origin] = translated(
+        "picking_return_received", returned_picking={**delivery, "sale_id": False}
+    )
+    assert by_origin.data["order_id"] == "S00002"  # the delivery's origin
+    for text, reason in (("Damaged", "damaged"), ("not as described", "not_as_described")):
+        [one] = translated("picking_return_requested", x_return_reason=text)
+        assert one.data["reason"] == reason
+    [plain] = translated("picking_return_requested", x_return_reason=False)
+    assert (plain.data["reason"], plain.data["comment"]) == ("other", None)
+    # drafts and cancelled returns ask for nothing yet; a receipt is no return
+    assert translated("picking_return_requested", state="draft") == []
+    assert translated("picking_return_requested", state="cancel") == []
+    assert translated("picking_incoming_receipt") == []
+    assert translated("picking_incoming_receipt", move_records=False) == []
+    with pytest.raises(UntranslatableRecord, match="no order to attach it to"):
+        translated("picking_return_received", sale_id=False, returned_picking=False)
+    with pytest.raises(UntranslatableRecord, match=r"WH/OUT/00003\) has neither"):
+        CONNECTOR.translate(raw("picking_return_without_order"))
+    moves = fixture("picking_return_requested")["data"]["move_records"]
+    empty = [{**m, "product_uom_qty": 0.0} for m in moves]
+    with pytest.raises(UntranslatableRecord, match="no quantity"):
+        translated("picking_return_requested", move_records=empty)
+
+
 def test_invoice_and_payment() -> None:
     issued, paid = translated("invoice_paid")
     assert issued.data["invoice_id"] == issued.data["invoice_number"] == "INV/2026/00001"
