@@ -11,7 +11,9 @@ e-mail addresses on it) -- and works them through a compressed calendar:
 * every quotation is a CRM deal, won when the order is confirmed; new prospects arrive as
   CRM leads, and some convert: they become ERP and helpdesk customers and start ordering;
 * customers write to the helpdesk about their orders (the order number in the subject):
-  "where is my order" for late ones, complaints that escalate to urgent, return requests.
+  "where is my order" for late ones, complaints that escalate to urgent, return requests;
+  a requested return is booked in the ERP (an incoming return picking of one article of the
+  delivery, reason ``wrong_item``) and received two days later.
 
 Everything is driven by one :class:`random.Random` seeded from ``seed``: the same seed gives
 the same customers, the same orders and the same actions in the same order. Time is
@@ -131,6 +133,7 @@ class Order:
     picking: int | None = None
     invoice: int | None = None
     ticket: int | None = None
+    returned: int | None = None  # the ERP return picking
 
 
 def _slug(text: str, sep: str = "") -> str:
@@ -466,6 +469,22 @@ class Company:
         )
         if ticket is not None:
             self._answer_and_solve(ticket, "Return approved, the label is attached.", (0.5, 2.0))
+        # the warehouse books the return in the ERP; the goods arrive two days later
+        self.scheduler.at(0.3, "book return", lambda: self._book_return(order))
+
+    def _book_return(self, order: Order) -> None:
+        assert order.picking is not None  # noqa: S101 - only delivered orders are returned
+        first_move = self.erp.record("stock.picking", order.picking)["move_ids"][0]
+        product = self.erp.record("stock.move", first_move)["product_id"][0]
+        sku = str(self.erp.record("product.product", product)["default_code"])
+        order.returned = self.erp.return_goods(order.erp_id, [(sku, 1.0)], reason="wrong_item")
+        self._note(f"{order.number}: return of one {sku} booked")
+        self.scheduler.at(2.0, "receive return", lambda: self._receive_return(order))
+
+    def _receive_return(self, order: Order) -> None:
+        assert order.returned is not None  # noqa: S101
+        self.erp.receive_return(order.returned)
+        self._note(f"{order.number}: returned goods received")
 
     def _question(self, order: Order) -> None:
         ticket = self._ticket(

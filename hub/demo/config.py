@@ -56,6 +56,7 @@ def connectors_section(systems: DemoSystems) -> dict[str, dict[str, Any]]:
             "login": ODOO_LOGIN,
             "api_key": ODOO_API_KEY,
             "read_delivered_date": True,
+            "read_return_reason": True,
             "poll_interval_seconds": 1.0,
             "settle_seconds": 1.0,
         },

@@ -65,6 +65,21 @@ def test_orders_travel_the_whole_process_and_some_go_wrong() -> None:
         if o.picking and systems.erp.record("stock.picking", o.picking)["x_delivered_date"]
     ]
     assert len(delivered) >= 10
+    returns = [o for o in orders if o.returned is not None]
+    assert returns, "some delivered orders are returned through the ERP"
+    for o in returns:
+        assert o.scenario == "return"
+        picking = systems.erp.record("stock.picking", o.returned or 0)
+        assert picking["picking_type_code"] == "incoming"
+        assert (
+            picking["origin"]
+            == f"Return of {systems.erp.record('stock.picking', o.picking or 0)['name']}"
+        )
+        assert picking["sale_id"] == [o.erp_id, o.number]
+        assert picking["x_return_reason"] == "wrong_item"
+    assert any(
+        systems.erp.record("stock.picking", o.returned or 0)["state"] == "done" for o in returns
+    )
     late = next(o for o in orders if o.scenario == "late")
     assert late.number == "S00001"
     subjects = [t["subject"] for t in systems.helpdesk.tickets.values()]
@@ -93,6 +108,9 @@ def test_demo_config_scales_slas_and_joins_customer_numbers(tmp_path: Path) -> N
     systems.endpoints = Endpoints("http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3")
     config = demo_config(HubConfig(), systems)
     assert set(config.connectors) == {"odoo", "hubspot", "zendesk"}
+    erp_settings = config.connectors["odoo"].settings
+    assert erp_settings["read_delivered_date"]
+    assert erp_settings["read_return_reason"]
     assert not config.smoke.enabled
     slas = {r.name: r.within for r in config.processes.order_to_delivery.slas}
     assert slas["dispatch"] == timedelta(seconds=20)  # 48 h at one day per 10 s
