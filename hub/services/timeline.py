@@ -27,7 +27,6 @@ from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import IngestResult, StoreError, TimelineStore
 from hub.topics import CUSTOMERS, ORDERS, SUPPORT
 from hub.web import page_router
-from schemas import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,7 @@ TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
 
 
 def decode(record: ConsumerRecord[bytes, bytes]) -> TimelineEvent:
-    event = Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers)
-    return TimelineEvent.from_envelope(event)
+    return TimelineEvent.from_kafka(key=record.key, value=record.value, headers=record.headers)
 
 
 async def store_batch(

@@ -16,12 +16,23 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from hub.timeline.config import LifecycleConfig, LifecycleStage, ProcessConfig, StageConfig
-from hub.timeline.ordering import TimelineEvent, parse_time_key, time_key
+from hub.timeline.ordering import parse_time_key, time_key
 
 ClockStatus = Literal["open", "met", "late", "stopped"]
+
+
+class Occurrence(Protocol):
+    """What state is computed from: an event's type and time (a ``TimelineEvent``,
+    or the lighter rows the store reads back)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +76,48 @@ class ProcessState:
     clocks: tuple[Clock, ...] = ()
 
 
-def _first_reached(
-    stages: Sequence[StageConfig], events: Sequence[TimelineEvent]
-) -> dict[str, datetime]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What stage_process looks up in a definition, prepared once per definition."""
+
+    definition: ProcessConfig
+    entering: dict[str, tuple[str, ...]]
+    owners: dict[str, str]
+    order: dict[str, int]
+    starts_on: frozenset[str]
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(definition: ProcessConfig) -> _Plan:
+    plan = _PLANS.get(id(definition))
+    if plan is not None and plan.definition is definition:
+        return plan
     entering: dict[str, list[str]] = {}
-    for stage in stages:
+    for stage in definition.stages:
         for event_type in stage.events:
             entering.setdefault(event_type, []).append(stage.name)
+    plan = _Plan(
+        definition=definition,
+        entering={t: tuple(names) for t, names in entering.items()},
+        owners={s.name: s.owner for s in definition.stages},
+        order={s.name: i for i, s in enumerate(definition.stages)},
+        starts_on=frozenset(definition.starts_on),
+    )
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[id(definition)] = plan
+    return plan
+
+
+def _first_reached(plan: _Plan, events: Sequence[Occurrence]) -> dict[str, datetime]:
+    entering = plan.entering
     reached: dict[str, datetime] = {}
     for event in events:  # ordered: the first event entering a stage wins
         for name in entering.get(event.type, ()):
-            reached.setdefault(name, event.time)
+            if name not in reached:
+                reached[name] = event.time
     return reached
 
 
@@ -119,12 +161,13 @@ def _clocks(
 
 
 def stage_process(
-    name: str, definition: ProcessConfig, events: Sequence[TimelineEvent]
+    name: str, definition: ProcessConfig, events: Sequence[Occurrence]
 ) -> ProcessState | None:
     """The state of one process instance, or None if these events never started it."""
-    if definition.starts_on and not any(e.type in definition.starts_on for e in events):
+    plan = _plan(definition)
+    if plan.starts_on and not any(e.type in plan.starts_on for e in events):
         return None
-    reached = _first_reached(definition.stages, events)
+    reached = _first_reached(plan, events)
     if not reached:
         return None
     flow = [s for s in definition.stages if not s.terminal]
@@ -160,12 +203,12 @@ def stage_process(
         done = expected is None
         owner = expected.owner if expected is not None else current.owner
         next_stage = expected.name if expected is not None else None
-    order = {s.name: i for i, s in enumerate(definition.stages)}
+    order, owners = plan.order, plan.owners
     entered = sorted(reached.items(), key=lambda item: (item[1], order[item[0]]))
     visits = tuple(
         StageVisit(
             name=stage_name,
-            owner=definition.stage(stage_name).owner,
+            owner=owners[stage_name],
             entered=at,
             left=entered[i + 1][1] if i + 1 < len(entered) else None,
         )
@@ -209,8 +252,24 @@ class LifecycleState:
         return self
 
 
-def lifecycle(config: LifecycleConfig, events: Sequence[TimelineEvent]) -> LifecycleState:
-    """Customer lifecycle from the customer's ordered events (all merged ids together)."""
+def lifecycle_types(config: LifecycleConfig) -> frozenset[str]:
+    """The event types that can change a lifecycle; :func:`lifecycle` passes over others."""
+    return frozenset(
+        (
+            *config.active_on,
+            *config.at_risk.types,
+            *config.customer_on,
+            *config.lead_on,
+            *config.prospect_on,
+        )
+    )
+
+
+def lifecycle(config: LifecycleConfig, events: Sequence[Occurrence]) -> LifecycleState:
+    """Customer lifecycle from the customer's ordered events (all merged ids together).
+
+    Only events of :func:`lifecycle_types` matter: leaving the others out gives the same
+    state."""
     stage: LifecycleStage | None = None
     since: datetime | None = None
     last_activity: datetime | None = None

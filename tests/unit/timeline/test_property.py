@@ -87,17 +87,91 @@ def test_stored_timeline_and_state_ignore_order_and_duplicates(
     events = data.draw(order_events())
     batches = data.draw(deliveries(events))
     reference, shuffled = store_factory(), store_factory()
-    reference.ingest(ordered(events))
-    for batch in batches:
-        shuffled.ingest(batch)
-    assert shuffled.dump() == reference.dump()
-    got, want = shuffled.order_timeline("erp:SO-9"), reference.order_timeline("erp:SO-9")
-    assert got is not None
-    assert want is not None
-    assert [e.id for e in got.events] == [e.id for e in want.events]
-    assert (got.state, got.clocks) == (want.state, want.clocks)
-    customer_got, customer_want = (
-        shuffled.customer_timeline("C-2"),
-        reference.customer_timeline("C-2"),
-    )
-    assert customer_got == customer_want
+    try:
+        reference.ingest(ordered(events))
+        for batch in batches:
+            shuffled.ingest(batch)
+        assert shuffled.dump() == reference.dump()
+        got, want = shuffled.order_timeline("erp:SO-9"), reference.order_timeline("erp:SO-9")
+        assert got is not None
+        assert want is not None
+        assert [e.id for e in got.events] == [e.id for e in want.events]
+        assert (got.state, got.clocks) == (want.state, want.clocks)
+        customer_got, customer_want = (
+            shuffled.customer_timeline("C-2"),
+            reference.customer_timeline("C-2"),
+        )
+        assert customer_got == customer_want
+    finally:  # every example makes two stores: give their connections back now
+        reference.dispose()
+        shuffled.dispose()
+
+
+CUSTOMER_TYPES = [
+    "customer.created",
+    "lead.created",
+    "lead.converted",
+    "order.placed",
+    "payment.received",
+    "shipment.dispatched",
+    "complaint.opened",
+    "ticket.updated",
+]
+CUSTOMERS = ["C-1", "C-2", "C-3"]
+
+
+@st.composite
+def customer_events(draw: st.DrawFn) -> list[TimelineEvent]:
+    """Events of several orders, tickets and customers, and merges that may re-point an id
+    already merged (the later merge wins)."""
+    count = draw(st.integers(min_value=1, max_value=14))
+    events = []
+    for index in range(count):
+        kind = draw(st.sampled_from(CUSTOMER_TYPES))
+        hours = draw(st.integers(min_value=0, max_value=6)) * 12
+        data: dict[str, object] = {"customer_id": draw(st.sampled_from(CUSTOMERS)), "n": index}
+        if kind.startswith(("order", "payment", "shipment", "complaint", "ticket")):
+            data["order_id"] = draw(st.sampled_from(["erp:SO-1", "erp:SO-2"]))
+        if kind.startswith(("complaint", "ticket")):
+            data["ticket_id"] = draw(st.sampled_from(["T-1", "T-2"]))
+        events.append(event(kind, hours, id=f"e{index:02d}", **data))
+    for index in range(draw(st.integers(min_value=0, max_value=3))):
+        merged, survivor = draw(st.permutations(CUSTOMERS))[:2]
+        hours = draw(st.integers(min_value=0, max_value=6)) * 12
+        events.append(
+            event(
+                "customer.merged",
+                hours,
+                id=f"m{index}",
+                survivor_id=survivor,
+                merged_id=merged,
+            )
+        )
+    return events
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_customers_and_merges_ignore_order_and_duplicates(
+    store_factory: StoreFactory, data: st.DataObject
+) -> None:
+    """Several orders, tickets and customers with merges (also of an id merged before):
+    whatever the arrival order, duplicates and batches, every row is the one a single
+    sorted batch leaves, and every customer id answers the same timeline."""
+    events = data.draw(customer_events())
+    batches = data.draw(deliveries(events))
+    reference, shuffled = store_factory(), store_factory()
+    try:
+        reference.ingest(ordered(events))
+        for batch in batches:
+            shuffled.ingest(batch)
+        assert shuffled.dump() == reference.dump()
+        for customer in CUSTOMERS:
+            assert shuffled.customer_timeline(customer) == reference.customer_timeline(customer)
+    finally:
+        reference.dispose()
+        shuffled.dispose()

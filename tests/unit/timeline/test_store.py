@@ -219,3 +219,39 @@ def test_concurrent_writers_of_one_aggregate_leave_the_complete_state(
         assert timeline.state is not None
         assert timeline.state["stage"] == "dispatched", round_no
     second.dispose()
+
+
+def test_a_remerged_id_leaves_its_former_survivor(store_factory) -> None:  # type: ignore[no-untyped-def]
+    """G-3 merged into G-1, later (by event time) into G-2: G-1 keeps none of G-3's events,
+    in whichever order the merges arrive."""
+    events = [
+        event("customer.created", 0, id="a", customer_id="G-1"),
+        event("customer.created", 0, id="b", customer_id="G-2"),
+        event("order.placed", 1, id="o", order_id="erp:1", customer_id="G-3"),
+        event("customer.merged", 2, id="m1", survivor_id="G-1", merged_id="G-3"),
+        event("customer.merged", 3, id="m2", survivor_id="G-2", merged_id="G-3"),
+    ]
+    reference = store_factory()
+    reference.ingest(events)
+    for arrival in (events, [*events[:3], events[4], events[3]]):
+        store = store_factory()
+        for item in arrival:
+            store.ingest([item])
+        assert store.dump() == reference.dump()
+        first = store.customer_timeline("G-1")
+        assert first is not None
+        assert [e.id for e in first.events] == ["a", "m1"]
+        assert first.state is not None
+        assert first.state["stage"] == "prospect"
+        assert store.golden_id("G-3") == "G-2"
+
+
+def test_a_batch_of_duplicates_changes_nothing(store: TimelineStore) -> None:
+    events = [event("order.placed", 0, **ORDER), event("payment.received", 1, **ORDER)]
+    first = store.ingest(events)
+    assert (first.stored, first.duplicates) == (2, 0)
+    before = store.dump()
+    again = store.ingest([*events, events[0]])
+    assert (again.stored, again.duplicates, again.transitions) == (0, 2, [])
+    assert not any(again.touched.values())
+    assert store.dump() == before
