@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 
 #: Media types a webhook source accepts unless it declares ``content_types`` (a tuple).
 JSON_TYPES = ("application/json",)
+#: How long a delivery waits for the broker's acknowledgement before the answer is 503 (the
+#: vendor retries); a source may declare its own ``publish_timeout_seconds``.
+PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 class _TooLarge(Exception):  # noqa: N818 - internal control flow
@@ -95,7 +99,10 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
         if delivery in runner.deliveries:
             return _reply(202, status="duplicate", delivery_id=delivery)
         try:
-            count = await runner.accept_webhook(body, headers, delivery)
+            count = await asyncio.wait_for(
+                runner.accept_webhook(body, headers, delivery),
+                getattr(source, "publish_timeout_seconds", PUBLISH_TIMEOUT_SECONDS),
+            )
         except BadRecordError as exc:
             return reject(connector, "bad_body", 400, str(exc))
         except Exception as exc:
