@@ -76,7 +76,8 @@ def time_key(moment: datetime) -> str:
 
 
 def parse_time_key(text: str) -> datetime:
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    """The instant of a time key, in UTC (``fromisoformat`` reads the ``Z`` as UTC)."""
+    return datetime.fromisoformat(text)
 
 
 class NotATimelineEvent(ValueError):  # noqa: N818 - reads as a reason
