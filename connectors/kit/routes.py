@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from connectors.kit.errors import BadRecordError
 from connectors.kit.host import ConnectorHost
-from connectors.kit.webhook import SignatureError, WebhookSource
+from connectors.kit.webhook import DeliveryLog, SignatureError, WebhookSource
 from hub.runtime.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,25 @@ async def _read_capped(request: Request, cap: int) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _after_identical(
+    deliveries: DeliveryLog, delivery: str, deadline: float
+) -> JSONResponse | None:
+    """The answer when ``delivery`` was accepted already, or once the identical delivery in
+    flight is; ``None`` when this request is to publish it (the first, or a retry after the
+    identical one failed)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if delivery in deliveries:
+            return _reply(202, status="duplicate", delivery_id=delivery)
+        earlier = deliveries.in_flight(delivery)
+        if earlier is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.shield(earlier), deadline - loop.time())
+        except TimeoutError:
+            return _reply(503, error="unavailable", detail="TimeoutError: not stored")
 
 
 def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> APIRouter:
@@ -96,18 +115,26 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
             delivery = source.delivery_id(headers, body)
         except BadRecordError as exc:
             return reject(connector, "bad_body", 400, str(exc))
-        if delivery in runner.deliveries:
-            return _reply(202, status="duplicate", delivery_id=delivery)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + getattr(source, "publish_timeout_seconds", PUBLISH_TIMEOUT_SECONDS)
+        answered = await _after_identical(runner.deliveries, delivery, deadline)
+        if answered is not None:
+            return answered
+        runner.deliveries.begin(delivery)
+        stored = False
         try:
             count = await asyncio.wait_for(
-                runner.accept_webhook(body, headers, delivery),
-                getattr(source, "publish_timeout_seconds", PUBLISH_TIMEOUT_SECONDS),
+                runner.accept_webhook(body, headers, delivery), deadline - loop.time()
             )
+            stored = True
         except BadRecordError as exc:
             return reject(connector, "bad_body", 400, str(exc))
         except Exception as exc:
             log.exception("webhook %s could not be published", connector)
             return _reply(503, error="unavailable", detail=f"{type(exc).__name__}: not stored")
+        finally:
+            if not stored:  # the vendor's retry must be taken, not answered "duplicate"
+                runner.deliveries.abandon(delivery)
         return _reply(202, status="accepted", delivery_id=delivery, events=count)
 
     return router

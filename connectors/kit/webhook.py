@@ -7,17 +7,22 @@ The kit mounts ``POST /v1/webhooks/{instance}`` and, for each request, in this o
    is never read past the cap);
 3. 401 if the signature is missing, wrong (compared in constant time) or its timestamp is
    outside the tolerance;
-4. 202 ``{"status": "duplicate"}`` if the delivery id was already accepted recently;
+4. 202 ``{"status": "duplicate"}`` if the delivery id was already accepted recently; an
+   identical delivery arriving while the first is still being published waits for its
+   outcome (202 duplicate once it is stored, or it is handled afresh if the first failed);
 5. 400 with a JSON error if :meth:`WebhookSource.parse` raises ``BadRecordError``;
 6. 202 once every raw event is acknowledged by the broker (acks=all); 503 if publishing fails.
 
-De-duplication: a bounded in-memory LRU of delivery ids answers vendor retries at once, and
+De-duplication: a bounded in-memory LRU of delivery ids answers vendor retries at once (a
+delivery id is marked in flight before its events are published, so two identical concurrent
+deliveries publish once; a failed publish unmarks it, so the vendor's retry is taken), and
 because the raw event's ``ce_id`` is derived from the delivery id (the record revision), a
 retry after a restart produces the same ``ce_id`` again, which downstream stages de-duplicate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -109,11 +114,17 @@ class HmacSha256:
 
 
 class DeliveryLog:
-    """A bounded LRU of accepted delivery ids (per process)."""
+    """A bounded LRU of accepted delivery ids (per process), and the ids in flight.
+
+    :meth:`begin` marks a delivery whose events are being published; :meth:`add` records
+    it as accepted, :meth:`abandon` forgets it (its publish failed: the vendor retries).
+    Whoever meets an id that is :meth:`in_flight` awaits that future (``True``: accepted).
+    """
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Future[bool]] = {}
 
     def __contains__(self, delivery_id: object) -> bool:
         if delivery_id in self._seen:
@@ -121,11 +132,32 @@ class DeliveryLog:
             return True
         return False
 
+    def in_flight(self, delivery_id: str) -> asyncio.Future[bool] | None:
+        """The outcome of the identical delivery being published now, if there is one."""
+        return self._in_flight.get(delivery_id)
+
+    def begin(self, delivery_id: str) -> None:
+        """Mark ``delivery_id`` as being published (call from the event loop)."""
+        if delivery_id in self._in_flight:
+            raise RuntimeError(f"delivery {delivery_id!r} is already in flight")
+        self._in_flight[delivery_id] = asyncio.get_running_loop().create_future()
+
+    def _settle(self, delivery_id: str, accepted: bool) -> None:
+        future = self._in_flight.pop(delivery_id, None)
+        if future is not None and not future.done():
+            future.set_result(accepted)
+
     def add(self, delivery_id: str) -> None:
+        """Record ``delivery_id`` as accepted (and end its flight, if any)."""
         self._seen[delivery_id] = None
         self._seen.move_to_end(delivery_id)
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
+        self._settle(delivery_id, accepted=True)
+
+    def abandon(self, delivery_id: str) -> None:
+        """End the flight of ``delivery_id`` without accepting it (its publish failed)."""
+        self._settle(delivery_id, accepted=False)
 
 
 class WebhookSource(Source[S]):

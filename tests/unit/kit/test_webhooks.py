@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -20,6 +22,7 @@ from connectors.kit.webhook import HmacSha256, SignatureError
 from connectors.testing import MemoryPublisher
 from hub.runtime.metrics import HubMetrics
 from schemas import stable_event_id
+from schemas.envelope import KafkaRecord
 from tests.unit.kit.sources import HOOK, SCRIPTED, HookSettings, HookSource, translate_item
 
 SECRET = "whsec-test-1234"
@@ -27,8 +30,8 @@ BODY = orjson.dumps([{"ticket_id": 7, "at": "2026-11-20T08:00:00+00:00", "status
 
 
 class Hub:
-    def __init__(self) -> None:
-        self.publisher = MemoryPublisher()
+    def __init__(self, publisher: MemoryPublisher | None = None) -> None:
+        self.publisher = publisher or MemoryPublisher()
         self.metrics = HubMetrics.create()
         self.host = ConnectorHost(
             {
@@ -42,9 +45,18 @@ class Hub:
         )
         self.host.runners["desk"].set_state("running")
         self.host.runners["desk"].accepting_webhooks = True
-        app = FastAPI()
-        app.include_router(connector_routes(self.host, self.metrics))
-        self.client = TestClient(app)
+        self.app = FastAPI()
+        self.app.include_router(connector_routes(self.host, self.metrics))
+        self.client = TestClient(self.app)
+
+    def signed(
+        self, body: bytes = BODY, *, delivery: str = "d-1", connector: str = "desk"
+    ) -> dict[str, str]:
+        ts = str(int(time.time()))
+        signature = HookSource.signature.sign(
+            SECRET.encode(), "POST", f"/v1/webhooks/{connector}", body, ts
+        )
+        return {"X-Signature": signature, "X-Timestamp": ts, "X-Delivery-Id": delivery}
 
     def post(
         self,
@@ -137,6 +149,68 @@ def test_when_the_broker_does_not_acknowledge_the_answer_is_503(hub: Hub) -> Non
     assert hub.post().status_code == 503  # type: ignore[attr-defined]
     hub.publisher.fail_after = None
     assert hub.post().status_code == 202, "not remembered as delivered"  # type: ignore[attr-defined]
+
+
+class GatedPublisher(MemoryPublisher):
+    """Holds every send until :attr:`gate` opens; then acknowledges or (``fail``) fails it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = 0
+        self.fail = False
+
+    async def send(self, topic: str, record: KafkaRecord) -> asyncio.Future[object]:
+        self.waiting += 1
+        await self.gate.wait()
+        if self.fail:
+            self.fail = False  # only the first delivery's publish fails
+            future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            future.set_exception(ConnectionError("broker unavailable (simulated)"))
+            return future
+        return await super().send(topic, record)
+
+
+async def _post_twice_concurrently(hub: Hub, gated: GatedPublisher) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=hub.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        headers = hub.signed()
+        first = asyncio.create_task(client.post("/v1/webhooks/desk", content=BODY, headers=headers))
+        for _ in range(200):  # until the first request is publishing (held at the gate)
+            if gated.waiting:
+                break
+            await asyncio.sleep(0.005)
+        assert gated.waiting == 1
+        second = asyncio.create_task(
+            client.post("/v1/webhooks/desk", content=BODY, headers=headers)
+        )
+        for _ in range(20):  # the second has verified the signature and met the first
+            await asyncio.sleep(0.005)
+        gated.gate.set()
+        return list(await asyncio.gather(first, second))
+
+
+async def test_two_identical_concurrent_deliveries_publish_once() -> None:
+    gated = GatedPublisher()
+    hub = Hub(gated)
+    first, second = await _post_twice_concurrently(hub, gated)
+    assert (first.status_code, second.status_code) == (202, 202), second.text
+    assert first.json()["status"] == "accepted"
+    assert second.json()["status"] == "duplicate", "the second waited for the first's outcome"
+    assert gated.waiting == 1, "the duplicate never reached the publisher"
+    assert len(hub.publisher.raw()) == 1
+
+
+async def test_when_the_first_of_two_concurrent_deliveries_fails_the_second_publishes() -> None:
+    gated = GatedPublisher()
+    gated.fail = True
+    hub = Hub(gated)
+    first, second = await _post_twice_concurrently(hub, gated)
+    assert first.status_code == 503, first.text
+    assert second.status_code == 202, second.text
+    assert second.json()["status"] == "accepted", "unmarked after the failed publish"
+    assert len(hub.publisher.raw()) == 1
+    assert hub.post().json()["status"] == "duplicate"  # type: ignore[attr-defined]
 
 
 def test_connectors_are_listed_with_state(hub: Hub) -> None:
