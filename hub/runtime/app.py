@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import hub
 from hub.config import HubConfig
 from hub.runtime.cluster import KafkaCluster
+from hub.runtime.errors import install_error_handlers
 from hub.runtime.health import BrokerMonitor, consumer_assignments, readiness
 from hub.runtime.lag import LagCollector
 from hub.runtime.metrics import PREFIX, HubMetrics
@@ -163,6 +164,7 @@ def build_app(host: ServiceHost) -> FastAPI:
         lifespan=lifespan,
         summary="Event-driven integration hub between ERP, CRM and helpdesk systems",
     )
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -57,14 +57,25 @@ def lookup_routes(store: IdentityStore) -> APIRouter:
         if not system or not id:
             missing = [name for name, value in (("system", system), ("id", id)) if not value]
             return JSONResponse(
-                {"error": f"missing query parameter(s): {', '.join(missing)}"}, status_code=400
+                {
+                    "error": "bad_request",
+                    "detail": f"missing query parameter(s): {', '.join(missing)}",
+                },
+                status_code=400,
             )
         if not store.ready.is_set():
-            return JSONResponse({"error": "identity map is still loading"}, status_code=503)
+            return JSONResponse(
+                {"error": "not_ready", "detail": "identity map is still loading"}, status_code=503
+            )
         golden = store.resolver.resolve(system, id)
         if golden is None:
             return JSONResponse(
-                {"error": f"unknown identity {system}:{id}", "system": system, "id": id},
+                {
+                    "error": "not_found",
+                    "detail": f"unknown identity {system}:{id}",
+                    "system": system,
+                    "id": id,
+                },
                 status_code=404,
             )
         return JSONResponse({"customer_id": golden, "system": system, "id": id})

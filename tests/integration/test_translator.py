@@ -174,10 +174,12 @@ identity:
         assert first == {"customer_id": first["customer_id"], "system": crm, "id": "co/5"}
         missing = await lookup(host, erp, "nobody")
         assert missing.status_code == 404
-        assert "unknown identity" in missing.json()["error"]
+        assert missing.json()["error"] == "not_found"
+        assert "unknown identity" in missing.json()["detail"]
         bad = await lookup(host, erp, None)
         assert bad.status_code == 400
-        assert "id" in bad.json()["error"]
+        assert bad.json()["error"] == "bad_request"
+        assert "id" in bad.json()["detail"]
 
     # a new instance (nothing left to consume) rebuilds the map from hub.identity
     async with running(kafka_cluster, config, [factory(f"a-{unique}")]) as host:
