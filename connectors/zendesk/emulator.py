@@ -1,7 +1,7 @@
 """A local Zendesk Support: the documented subset this connector uses, held in memory.
 
-Tests and the demo company start it on a loopback port (:class:`EmulatorServer`), seed it
-through a small Python API and point the connector's ``base_url`` at it::
+Tests and the demo company start it on a loopback port (the kit's :class:`EmulatorServer`),
+seed it through a small Python API and point the connector's ``base_url`` at it::
 
     desk = ZendeskEmulator(api_tokens={"agent@acme.example": "tok"})
     desk.set_webhook_target("http://127.0.0.1:8080/v1/webhooks/zendesk", signing_secret="s3")
@@ -43,9 +43,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import itertools
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,12 +52,12 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.kit.emulator_server import EmulatorServer
 from connectors.zendesk.signature import (
     ACCOUNT_HEADER,
     INVOCATION_HEADER,
@@ -742,51 +740,6 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> R
         media_type="application/json; charset=utf-8",
         headers=dict(headers or {}),
     )
-
-
-class EmulatorServer:
-    """Serve an emulator on a loopback port (a free one unless ``port`` is given) for the
-    length of an ``async with``, or between :meth:`start` and :meth:`stop`."""
-
-    def __init__(self, emulator: ZendeskEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.emulator = emulator
-        self.host = host
-        self.port = port
-        self.base_url = ""
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
-
-    async def start(self) -> str:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self._socket = sock
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self.emulator.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
-        self.base_url = f"http://{self.host}:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._socket is not None:
-            self._socket.close()
-
-    async def __aenter__(self) -> str:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
 
 __all__ = [

@@ -8,24 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.hubspot.emulator import EmulatorServer, HubSpotEmulator
+from tests.connectors.emulators import Clock
 
 TOKEN = "pat-eu1-test-token"
 SECRET = "client-secret-for-tests"
 WEBHOOK_URL = "https://hooks.example.com/v1/webhooks/crm"
-
-
-class Clock:
-    """A settable clock (HubSpot times are milliseconds; tests step it explicitly)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture

@@ -16,12 +16,15 @@ from connectors.hubspot.client import (
 )
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.kit.errors import FatalError, RetriableError
+from tests.connectors.emulators import Clock
 
-from .conftest import TOKEN, Clock
+from .conftest import TOKEN
 
 
-async def _all(client: HubSpotClient, object_type: str, cursor: Cursor | None = None, **kw: Any):
-    out = []
+async def _all(
+    client: HubSpotClient, object_type: str, cursor: Cursor | None = None, **kw: Any
+) -> list[tuple[Any, Any]]:
+    out: list[tuple[Any, Any]] = []
     async for record, after in client.changed_since(object_type, cursor, **kw):
         assert after is not None
         out.append((record, after))

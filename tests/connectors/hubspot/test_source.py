@@ -10,13 +10,15 @@ from pydantic import ValidationError
 
 from connectors.hubspot import CONNECTOR
 from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.source import HubSpotSource
 from connectors.kit.checkpoints import MemoryCheckpoints
 from connectors.kit.runner import InstanceRunner
 from connectors.testing import MemoryPublisher
 from schemas import Envelope
+from tests.connectors.emulators import Clock, pauses_until_resumed
 
-from .conftest import SECRET, TOKEN, WEBHOOK_URL, Clock
+from .conftest import SECRET, TOKEN, WEBHOOK_URL
 
 STREAMS = ("contact", "company", "deal")
 
@@ -153,23 +155,14 @@ async def test_rate_limit_backs_off_for_retry_after_then_goes_on(
 ) -> None:
     seed(crm, clock)
     crm.rate_limit(1, retry_after=7)
-    delays: list[float] = []
-    states: list[tuple[str, str | None]] = []
     publisher = MemoryPublisher()
-
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
-        states.append((run.status.state, run.status.reason))
-        if len(delays) == 2:
-            raise asyncio.CancelledError
-
-    run = runner(base_url, publisher, MemoryCheckpoints(), sleep=sleep)
-    with pytest.raises(asyncio.CancelledError):
-        await run.run()
-    assert states[0][0] == "backing_off"
-    assert "secondly limit" in str(states[0][1])
-    assert delays[0] >= 7
-    assert states[1][0] == "running"
+    backoff, after = await pauses_until_resumed(
+        lambda sleep: runner(base_url, publisher, MemoryCheckpoints(), sleep=sleep)
+    )
+    assert backoff.state == "backing_off"
+    assert "secondly limit" in str(backoff.reason)
+    assert backoff.seconds >= 7
+    assert after.state == "running"
     assert len(publisher.raw()) == 3
 
 
@@ -206,5 +199,6 @@ def test_settings_say_what_is_wrong() -> None:
         )
     assert {e["loc"][0] for e in caught.value.errors()} == {"search_page_limit", "default_currency"}
     polling_only = CONNECTOR.parse_settings({"access_token": TOKEN})
+    assert isinstance(polling_only, HubSpotSettings)
     assert polling_only.base_url == "https://api.hubapi.com"
     assert "pat-eu1" not in repr(polling_only)

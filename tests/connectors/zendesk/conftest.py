@@ -8,26 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.zendesk.emulator import EmulatorServer, ZendeskEmulator
+from tests.connectors.emulators import Clock
 
 EMAIL = "integration@acme.example"
 TOKEN = "zd-api-token-for-tests"
 OAUTH = "zd-oauth-token-for-tests"
 SECRET = "dGhpcy1pcy1hLXNpZ25pbmctc2VjcmV0"
 ORDER_FIELD = 360001
-
-
-class Clock:
-    """A settable clock (Zendesk times are seconds; tests step it explicitly)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from connectors.kit.runner import InstanceRunner
 from connectors.testing import MemoryPublisher
 from connectors.zendesk import CONNECTOR
 from connectors.zendesk.emulator import EmulatorServer, ZendeskEmulator
+from tests.connectors.emulators import Clock
 
-from .conftest import EMAIL, ORDER_FIELD, TOKEN, Clock, settings
+from .conftest import EMAIL, ORDER_FIELD, TOKEN, settings
 
 HERE = Path(__file__).parent / "fixtures"
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

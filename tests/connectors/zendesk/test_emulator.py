@@ -14,8 +14,9 @@ from connectors.zendesk.emulator import (
     decode_cursor,
     encode_cursor,
 )
+from tests.connectors.emulators import Clock
 
-from .conftest import EMAIL, OAUTH, TOKEN, Clock
+from .conftest import EMAIL, OAUTH, TOKEN
 
 AUTH = {"Authorization": basic_token_auth(EMAIL, TOKEN)}
 

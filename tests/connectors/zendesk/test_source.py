@@ -16,8 +16,9 @@ from connectors.zendesk import CONNECTOR
 from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.source import ExportCursor, ZendeskSource
 from schemas import Envelope
+from tests.connectors.emulators import Clock, pauses_until_resumed
 
-from .conftest import EMAIL, OAUTH, ORDER_FIELD, TOKEN, Clock, settings
+from .conftest import EMAIL, OAUTH, ORDER_FIELD, TOKEN, settings
 
 
 def runner(
@@ -183,24 +184,15 @@ async def test_rate_limit_backs_off_for_retry_after_then_goes_on(
 ) -> None:
     seed(desk, clock)
     desk.rate_limit(1, retry_after=7)
-    delays: list[float] = []
-    states: list[tuple[str, str | None]] = []
     publisher = MemoryPublisher()
-
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
-        states.append((run.status.state, run.status.reason))
-        if len(delays) == 2:
-            raise asyncio.CancelledError
-
-    run = runner(base_url, publisher, MemoryCheckpoints(), sleep=sleep)
-    with pytest.raises(asyncio.CancelledError):
-        await run.run()
-    assert states[0][0] == "backing_off"
-    assert "429" in str(states[0][1])
-    assert "APIRateLimitExceeded" in str(states[0][1])
-    assert delays[0] >= 7
-    assert states[1][0] == "running"
+    backoff, after = await pauses_until_resumed(
+        lambda sleep: runner(base_url, publisher, MemoryCheckpoints(), sleep=sleep)
+    )
+    assert backoff.state == "backing_off"
+    assert "429" in str(backoff.reason)
+    assert "APIRateLimitExceeded" in str(backoff.reason)
+    assert backoff.seconds >= 7
+    assert after.state == "running"
     assert len(publisher.raw()) == 3
 
 

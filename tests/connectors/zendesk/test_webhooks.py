@@ -222,6 +222,30 @@ def test_signature_matches_the_documented_construction() -> None:
     assert caught.value.reason == "signature"
 
 
+def test_the_verifier_reads_the_headers_it_is_given_and_iso_or_unix_timestamps() -> None:
+    body, at = b"{}", "2021-03-25T05:09:27Z"
+    now = datetime(2021, 3, 25, 5, 10, tzinfo=UTC).timestamp()
+    relayed = ZendeskSignature(header="X-Relay-Signature", timestamp_header="X-Relay-Time")
+    headers = {"X-Relay-Signature": sign("secret", at, body), "X-Relay-Time": at}
+    relayed.verify(b"secret", "POST", "/", body, headers, now=now)
+    with pytest.raises(SignatureError) as caught:  # Zendesk's own header names are not read
+        relayed.verify(
+            b"secret",
+            "POST",
+            "/",
+            body,
+            {"X-Zendesk-Webhook-Signature": headers["X-Relay-Signature"]},
+            now=now,
+        )
+    assert caught.value.reason == "missing"
+    unix = str(int(now))
+    unix_headers = {"X-Relay-Signature": sign("secret", unix, body), "X-Relay-Time": unix}
+    relayed.verify(b"secret", "POST", "/", body, unix_headers, now=now)
+    with pytest.raises(SignatureError) as caught:
+        relayed.verify(b"secret", "POST", "/", body, headers, now=now + 3600)
+    assert caught.value.reason == "stale"
+
+
 def test_without_a_signing_secret_every_webhook_is_refused() -> None:
     values = settings("https://acme.zendesk.com")
     del values["webhook_signing_secret"]
