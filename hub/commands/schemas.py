@@ -71,8 +71,11 @@ def check_command(
                 typer.echo(f"recorded {path}")
         else:
             for name in report.new:
-                typer.echo(f"new: {name} has no snapshot yet ('hub schemas snapshot' records it)")
-    if report.errors or report.changed:
+                _fail(
+                    f"new: {name} has no snapshot yet: run 'hub schemas snapshot' and commit "
+                    "schemas/snapshots/ (a released version must be recorded to be protected)"
+                )
+    if report.errors or report.changed or (report.new and not update):
         raise typer.Exit(1)
     where = snapshots.resolve()
     shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where

@@ -95,6 +95,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("Debian chromium and chromium-driver are missing: run 'make browser'")
+    ARTIFACTS.mkdir(exist_ok=True)  # every test saves its screenshot here, in any order
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
@@ -159,7 +160,6 @@ def test_finance_sees_stages_owner_clocks_lanes_and_amounts(
     assert payment.find_element(By.XPATH, "./ancestor::td").get_attribute("data-lane") == "finance"
     assert "714.60" in payment.text
     assert "payer_iban" not in browser.page_source
-    ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "timeline-order-finance.png"))
 
 

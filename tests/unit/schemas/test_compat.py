@@ -269,3 +269,20 @@ def test_cli_check_passes_on_the_committed_snapshots() -> None:
     assert result.exit_code == 0, result.output
     count = len(list(REGISTRY.models()))
     assert f"schemas compatible: {count} type versions checked" in result.output
+
+
+def test_cli_check_fails_on_an_unrecorded_version_unless_asked_to_record_it(
+    snapshots: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schemas_commands, "REGISTRY", registry_with(OrderPlaced, TicketOpened))
+    args = ["schemas", "check", "--snapshots", str(snapshots)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    recorded = snapshots / "order.placed" / "v1.json"
+    recorded.unlink()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "new: order.placed v1 has no snapshot yet" in result.output
+    assert not recorded.exists()
+    result = CliRunner().invoke(cli, [*args, "--update"])
+    assert result.exit_code == 0, result.output
+    assert recorded.exists()
