@@ -23,6 +23,7 @@ from hub.commands import connector, ops
 from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
 from hub.commands import token as token_commands
+from hub.commands.kafka import on_cluster, quiet_client_logs
 from hub.config import ConfigError, HubConfig, load_config
 from hub.demo import start_demo
 from hub.runtime.app import ServiceHost, build_app, make_runtime
@@ -208,7 +209,7 @@ def _external_cluster() -> tuple[HubConfig, KafkaCluster]:
     if not kafka.bootstrap_servers:
         fail("set KAFKA_BOOTSTRAP_SERVERS to the cluster to manage")
     config = _config(settings)
-    with provide_cluster(kafka) as cluster:
+    with quiet_client_logs(), provide_cluster(kafka) as cluster:  # on_cluster reports failures
         return config, cluster
 
 
@@ -217,7 +218,7 @@ def topics_create() -> None:
     """Create every catalog topic that is missing; existing ones are left alone."""
     config, cluster = _external_cluster()
     specs = catalog(config, raw_streams(config.connectors))
-    report = asyncio.run(create_topics(cluster, specs, config.topics.replication_factor))
+    report = on_cluster(cluster, create_topics(cluster, specs, config.topics.replication_factor))
     for name in report.created:
         typer.echo(f"created  {name}")
     for name in report.existing:
@@ -229,7 +230,7 @@ def topics_list() -> None:
     """The cluster's topics with partition counts, marking those of the catalog."""
     config, cluster = _external_cluster()
     known = {spec.name: spec for spec in catalog(config, raw_streams(config.connectors))}
-    present = asyncio.run(list_topics(cluster))
+    present = on_cluster(cluster, list_topics(cluster))
     for name, partitions in present.items():
         spec = known.get(name)
         note = f"catalog: {spec.cleanup_policy}, key = {spec.key}" if spec else "not in catalog"

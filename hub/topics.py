@@ -129,8 +129,8 @@ async def create_topics(
     """Create what is missing; existing topics are left as they are."""
     specs = list(specs)
     admin = AIOKafkaAdminClient(**cluster.client_options())
-    await admin.start()
     try:
+        await admin.start()
         present = set(await admin.list_topics())
         wanted = [s for s in specs if s.name not in present]
         existing = [s.name for s in specs if s.name in present]
@@ -165,8 +165,8 @@ async def create_topics(
 async def list_topics(cluster: KafkaCluster) -> dict[str, int]:
     """Topic name to partition count, as the cluster reports it."""
     admin = AIOKafkaAdminClient(**cluster.client_options())
-    await admin.start()
     try:
+        await admin.start()
         names = sorted(await admin.list_topics())
         described = await admin.describe_topics(names) if names else []
         return {d["topic"]: len(d["partitions"]) for d in described}
@@ -176,8 +176,8 @@ async def list_topics(cluster: KafkaCluster) -> dict[str, int]:
 
 async def missing_topics(cluster: KafkaCluster, names: Iterable[str]) -> list[str]:
     admin = AIOKafkaAdminClient(**cluster.client_options())
-    await admin.start()
     try:
+        await admin.start()
         present = set(await admin.list_topics())
     finally:
         await admin.close()

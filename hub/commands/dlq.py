@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -11,6 +10,7 @@ import orjson
 import typer
 from pydantic import ValidationError
 
+from hub.commands.kafka import on_cluster, quiet_client_logs
 from hub.dlq.store import DeadLetter, DlqFilter, parse_since, read_dead_letters, replay
 from hub.runtime.cluster import KafkaCluster, provide_cluster
 from hub.runtime.settings import KafkaSettings
@@ -42,7 +42,8 @@ def _cluster() -> Iterator[KafkaCluster]:
         raise _fail(f"invalid KAFKA_* environment: {exc}") from None
     if not kafka.bootstrap_servers:
         raise _fail("set KAFKA_BOOTSTRAP_SERVERS to the cluster whose hub.dlq to read")
-    with provide_cluster(kafka) as cluster:
+    # an unreachable cluster is reported once, by on_cluster, not by each client's logs
+    with quiet_client_logs(), provide_cluster(kafka) as cluster:
         yield cluster
 
 
@@ -76,7 +77,7 @@ def list_letters(
     """Dead letters, oldest first: REF (partition:offset), time, stage, error, origin."""
     where = _filter(stage, error, since, topic)
     with _cluster() as cluster:
-        letters = asyncio.run(read_dead_letters(cluster, where))
+        letters = on_cluster(cluster, read_dead_letters(cluster, where))
     typer.echo(f"{'REF':<10} {'FAILED AT':<19} {'STAGE':<11} {'ERROR':<22} {'FROM':<24} # MESSAGE")
     for letter in letters:
         typer.echo(_line(letter))
@@ -89,7 +90,7 @@ def show(
 ) -> None:
     """One dead letter in full: reason headers, original headers and value."""
     with _cluster() as cluster:
-        letters = asyncio.run(read_dead_letters(cluster))
+        letters = on_cluster(cluster, read_dead_letters(cluster))
     found = [x for x in letters if ref in (x.ref, x.event_id)]
     if not found:
         raise _fail(f"no dead letter {ref!r} (see 'hub dlq list')")
@@ -123,7 +124,7 @@ def replay_letters(
     Each keeps its ce_id; of repeated failures of one record only the latest is sent."""
     where = _filter(stage, error, since, topic)
     with _cluster() as cluster:
-        letters = asyncio.run(read_dead_letters(cluster, where))
+        letters = on_cluster(cluster, read_dead_letters(cluster, where))
         if ref:
             letters = [x for x in letters if x.ref in ref or x.event_id in ref]
         if dry_run:
@@ -131,7 +132,7 @@ def replay_letters(
                 typer.echo(_line(letter))
             typer.echo(f"would replay {len(letters)} dead letter(s)")
             return
-        sent = asyncio.run(replay(cluster, letters))
+        sent = on_cluster(cluster, replay(cluster, letters))
     for letter in sent:
         typer.echo(f"replayed {letter.ref} -> {letter.original_topic}")
     typer.echo(f"replayed {len(sent)} dead letter(s)")

@@ -139,9 +139,9 @@ async def read_dead_letters(
 ) -> list[DeadLetter]:
     """Every dead letter on ``topic`` now (read to the high watermark) matching ``where``."""
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **cluster.client_options())
-    await consumer.start()
     out: list[DeadLetter] = []
     try:
+        await consumer.start()  # inside: a consumer that failed to start is stopped too
         await consumer.topics()
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -197,8 +197,8 @@ async def replay(cluster: KafkaCluster, letters: list[DeadLetter]) -> list[DeadL
     if not chosen:
         return []
     producer = AIOKafkaProducer(**cluster.client_options(), **cluster.producer_options())
-    await producer.start()
     try:
+        await producer.start()
         futures = [
             await producer.send(
                 letter.original_topic,
