@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create or reuse the virtualenv and install everything
 
-up: $(STAMP) ## Run the whole hub on the embedded broker (Ctrl-C stops it)
-	$(BIN)/hub up $(ARGS)
+UP_ARGS ?= --demo
+up: $(STAMP) ## The whole hub on the embedded broker with the demo company (UP_ARGS= for hub.yaml only)
+	$(BIN)/hub up $(UP_ARGS) $(ARGS)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -63,9 +63,10 @@ class TopicsConfig(_Strict):
 
 
 class SmokeConfig(_Strict):
-    """The plumbing smoke path (generator and pass-through), until real services replace it."""
+    """The plumbing smoke path (generator and pass-through): a check of a new cluster's
+    plumbing, off unless asked for, since its events belong to no department."""
 
-    enabled: bool = True
+    enabled: bool = False
     events_per_second: float = Field(default=5.0, gt=0, le=10_000)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.hub_process import HubProcess, free_port
 
@@ -21,7 +22,13 @@ def _metric(text: str, name: str) -> float:
 
 @pytest.fixture
 def hub_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubProcess]:
+    """``hub up`` on the shipped hub.yaml with the smoke path turned on: events flow with no
+    connector configured."""
+    config = yaml.safe_load((REPO / "hub.yaml").read_text(encoding="utf-8"))
+    config["smoke"] = {"enabled": True, "events_per_second": 5}
+    (tmp_path / "hub.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     env = {
+        "HUB_CONFIG": str(tmp_path / "hub.yaml"),
         "HUB_STATE_DIR": str(tmp_path / "state"),
         "HUB_LOG_FORMAT": "json",
         "KAFKA_BOOTSTRAP_SERVERS": "",

@@ -142,10 +142,11 @@ def write_exports(root: Path) -> None:
 
 @pytest.fixture
 def hub_and_prometheus(tmp_path: Path) -> Iterator[tuple[HubProcess, PrometheusServer]]:
-    """`hub up` with the shipped hub.yaml (smoke path, processes and SLAs) plus a jsonl
+    """`hub up` with the shipped hub.yaml (processes and SLAs), the smoke path on, plus a jsonl
     connector instance ``shop``, and Prometheus scraping it every second."""
     write_exports(tmp_path / "exports")
     config = yaml.safe_load((REPO / "hub.yaml").read_text(encoding="utf-8"))
+    config["smoke"] = {"enabled": True, "events_per_second": 5}
     config["connectors"] = {
         "shop": {
             "type": "jsonl",
