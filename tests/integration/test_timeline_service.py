@@ -26,11 +26,24 @@ from tests.unit.timeline.builders import at, canonical
 
 
 class Clock:
+    """The service's "now"; counts how often it was read, so a test can wait for clock
+    ticks instead of sleeping and hoping they happened."""
+
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.reads = 0
 
     def __call__(self) -> datetime:
+        self.reads += 1
         return self.now
+
+    async def ticks(self, count: int, timeout: float = 20.0) -> None:
+        target = self.reads + count
+        for _ in range(int(timeout / 0.05)):
+            if self.reads >= target:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"only {self.reads} clock reads, wanted {target}")
 
 
 async def _run_host(
@@ -101,7 +114,7 @@ async def test_consumes_stores_once_and_emits_one_breach_across_restarts(
         assert (timeline.state["stage"], timeline.state["owner"]) == ("paid", "logistics")
         dispatch = next(c for c in timeline.clocks if c["rule"] == "dispatch")
         assert dispatch["status"] == "open"
-        await asyncio.sleep(1)
+        await clock.ticks(3)
         assert await _breaches_on_topic(kafka_cluster, order_id) == [], "deadline not passed"
     finally:
         await host.stop()
@@ -117,7 +130,7 @@ async def test_consumes_stores_once_and_emits_one_breach_across_restarts(
         assert breach.data["owner"] == "logistics"
         assert breach.data["stage"] == "paid"
         assert breach.data["deadline"] == "2026-11-04T09:00:00Z"
-        await asyncio.sleep(1.5)  # several more ticks
+        await clock.ticks(5)  # several more ticks: still one breach
     finally:
         await host.stop()
 
@@ -125,7 +138,7 @@ async def test_consumes_stores_once_and_emits_one_breach_across_restarts(
     clock.now = at(500)
     host, store = await _run_host(kafka_cluster, db, clock, group)
     try:
-        await asyncio.sleep(1.5)
+        await clock.ticks(5)
     finally:
         await host.stop()
     emitted = await _breaches_on_topic(kafka_cluster, order_id)
