@@ -480,7 +480,7 @@ class Bench:
             "inputs_delivered": collector.seen(),
             "inputs_expected": len(ids),
             "complete": complete,
-            "output_records": collector.deliveries,
+            "records_read": collector.deliveries,
             "seconds_from_ready_to_last": _round(seconds, 2),
         }
         return figures, collector, worker

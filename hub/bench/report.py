@@ -13,6 +13,10 @@ def _num(value: Any, unit: str = "") -> str:
     return f"{value:,}{unit}"
 
 
+def _ratio(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def render(result: dict[str, Any]) -> str:
     records = result.get("records", {})
     base = result.get("baseline", {})
@@ -29,14 +33,14 @@ def render(result: dict[str, Any]) -> str:
         f"baseline aiokafka consume->produce      {_num(base.get('events_per_s'), ' ev/s')}"
         f"  (peak RSS {_num(base.get('peak_rss_mb'), ' MB')})",
         f"translate+identity+route (2 services)   {_num(tr.get('events_per_s'), ' ev/s')}"
-        f"  = {_num(tr.get('ratio_to_baseline'))}x baseline"
+        f"  = {_ratio(tr.get('ratio_to_baseline'))}x baseline"
         f"  (peak RSS {_num(tr.get('peak_rss_mb'), ' MB')})",
         f"  deliveries {_num(tr.get('deliveries'))} of {_num(tr.get('deliveries_expected'))}"
         f" expected, duplicates {_num(tr.get('duplicates'))},"
         f" customer.merged {_num(tr.get('merge_events'))}",
         f"translate_and_route (1 service, 1 hop)  "
         f"{_num(result.get('combined', {}).get('events_per_s'), ' ev/s')}"
-        f"  = {_num(result.get('combined', {}).get('ratio_to_baseline'))}x baseline"
+        f"  = {_ratio(result.get('combined', {}).get('ratio_to_baseline'))}x baseline"
         f"  (deliveries {_num(result.get('combined', {}).get('deliveries'))} of"
         f" {_num(result.get('combined', {}).get('deliveries_expected'))})",
         f"  same stage code in-process, no Kafka   "
@@ -46,8 +50,8 @@ def render(result: dict[str, Any]) -> str:
         if quix.get("available"):
             lines.append(
                 f"Quix Streams, same work (1 hop)         {_num(quix.get('events_per_s'), ' ev/s')}"
-                f"  hub/quix = {_num(quix.get('ratio_hub_to_quix'))}x"
-                f" (1 hop: {_num(quix.get('ratio_combined_to_quix'))}x)"
+                f"  hub/quix = {_ratio(quix.get('ratio_hub_to_quix'))}x"
+                f" (1 hop: {_ratio(quix.get('ratio_combined_to_quix'))}x)"
                 f"  (peak RSS {_num(quix.get('peak_rss_mb'), ' MB')})"
             )
         else:
@@ -75,5 +79,6 @@ def render(result: dict[str, Any]) -> str:
     lines += ["", "targets:"]
     for row in result.get("targets", []):
         mark = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
-        lines.append(f"  {row['target']:<40} {row['goal']:<9} {_num(row['measured']):>10}  {mark}")
+        value = _ratio(row["measured"]) if "x" in row["goal"] else _num(row["measured"])
+        lines.append(f"  {row['target']:<40} {row['goal']:<9} {value:>10}  {mark}")
     return "\n".join(lines)
