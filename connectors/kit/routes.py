@@ -93,14 +93,15 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
             return reject(
                 connector, "too_large", 413, f"body larger than {source.max_body_bytes} bytes"
             )
-        # 415 for a declared media type the vendor does not send (no Content-Type: let through)
+        # a declared media type the vendor does not send is a body the vendor does not send:
+        # the contract's 400 (no Content-Type at all: let through, the body decides)
         accepted = getattr(source, "content_types", JSON_TYPES)
         declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if declared and declared not in accepted:
             return reject(
                 connector,
                 "content_type",
-                415,
+                400,
                 f"content type {declared!r}; expected {', '.join(accepted)}",
             )
         headers = dict(request.headers)

@@ -86,7 +86,7 @@ def test_abuse_over_http_leaves_only_the_good_delivery_on_the_raw_topic(
     now = time.time()
     cases = [
         (b'[{"eventId": 1,', hubspot_sign(b'[{"eventId": 1,', now, ""), 400),
-        (good, hubspot_sign(good, now, "") | {"Content-Type": "text/plain"}, 415),
+        (good, hubspot_sign(good, now, "") | {"Content-Type": "text/plain"}, 400),
         (good, hubspot_sign(good, now, "") | {"X-HubSpot-Signature-v3": "AAAA"}, 401),
         (good, hubspot_sign(good, now - 3600, ""), 401),
         (
