@@ -25,7 +25,7 @@ from connectors.kit.registry import InstanceTranslators
 from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
-from hub.runtime.batch import rewind, run_batch
+from hub.runtime.batch import rewind, run_batch, undecoded
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.runtime.settings import ConsumerSettings
@@ -145,6 +145,8 @@ def translator_service(
         "ack_policy": AckPolicy.MANUAL,
         "max_records": settings.max_records,
         "batch_timeout_ms": settings.batch_timeout_ms,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "decoder": undecoded,
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "auto_offset_reset": "earliest",
