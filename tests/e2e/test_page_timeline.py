@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -30,12 +28,13 @@ from hub.timeline.config import ProcessesConfig
 from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
 from hub.web import page_router
+from tests.e2e import chromium
+from tests.e2e.chromium import start_chromium
 from tests.integration.hub_process import free_port
 from tests.unit.timeline.builders import at, timeline_event
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 TOKENS = {name: f"page-token-{name}" for name in DEFAULT_DEPARTMENTS}
 ORDER = "odoo:SO-4711"
 
@@ -93,42 +92,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Debian chromium and chromium-driver are missing: run 'make browser'")
     ARTIFACTS.mkdir(exist_ok=True)  # every test saves its screenshot here, in any order
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1300",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=ChromeService(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"))
     yield driver
     driver.quit()
 
 
 def sign_in(browser: WebDriver, url: str, department: str) -> WebDriverWait:  # type: ignore[type-arg]
-    wait = WebDriverWait(browser, 15)
-    browser.get(url + "/")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(url + "/")
-    token = browser.find_element(By.ID, "token")
-    token.clear()
-    token.send_keys(TOKENS[department])
-    browser.find_element(By.ID, "use-token").click()
-    wait.until(ec.text_to_be_present_in_element((By.ID, "department"), department))
-    return wait
+    return chromium.sign_in(browser, url, TOKENS[department], department)
 
 
 def search(browser: WebDriver, wait: WebDriverWait, kind: str, ident: str) -> None:  # type: ignore[type-arg]

@@ -22,21 +22,19 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from hub.config import parse_config
+from tests.e2e.chromium import sign_in, start_chromium
 from tests.integration.hub_process import HubProcess, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(170)]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 INSTANCES = ("odoo", "hubspot", "zendesk")
 #: The first order of the seeded company is dispatched late (hub/demo/company.py FIRST_WAVE).
 LATE_ORDER = "S00001"
@@ -227,38 +225,13 @@ def test_demo_company_reaches_every_stage(demo: Demo) -> None:  # noqa: PLR0915 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Debian chromium and chromium-driver are missing: run 'make browser'")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1500",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=ChromeService(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"), window="1400,1500")
     yield driver
     driver.quit()
 
 
 def _sign_in(browser: WebDriver, url: str, department: str) -> WebDriverWait:  # type: ignore[type-arg]
-    wait = WebDriverWait(browser, 15)
-    browser.get(url + "/")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(url + "/")
-    token = browser.find_element(By.ID, "token")
-    token.clear()
-    token.send_keys(f"demo-{department}")
-    browser.find_element(By.ID, "use-token").click()
-    wait.until(ec.text_to_be_present_in_element((By.ID, "department"), department))
-    return wait
+    return sign_in(browser, url, f"demo-{department}", department)
 
 
 def _show(browser: WebDriver, kind: str, ident: str) -> None:
