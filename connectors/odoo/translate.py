@@ -108,7 +108,7 @@ class _Raw:
         if value is False or value is None:
             return None
         try:
-            return parse_datetime(str(value)).replace(tzinfo=UTC)
+            return _utc_datetime(str(value))
         except ValueError as exc:
             raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a datetime") from exc
 
@@ -123,7 +123,7 @@ class _Raw:
         if value is False or value is None:
             return None
         try:
-            return datetime.strptime(str(value)[:10], DATE_FORMAT).date()
+            return _date(str(value))
         except ValueError as exc:
             raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a date") from exc
 
@@ -158,6 +158,30 @@ class _Raw:
             correlationid=self.envelope.correlationid,
             causationid=self.envelope.id,
         )
+
+
+def _utc_datetime(text: str) -> datetime:
+    """Odoo's naive UTC ``YYYY-MM-DD HH:MM:SS`` (anything after the seconds ignored), aware.
+
+    ``fromisoformat`` is several times faster than ``strptime``; it only sees text of exactly
+    that shape, everything else goes through :func:`parse_datetime` as before."""
+    head = text[:19]
+    if (
+        len(head) == 19
+        and head[4] == head[7] == "-"
+        and head[10] == " "
+        and head[13] == head[16] == ":"
+    ):
+        return datetime.fromisoformat(head).replace(tzinfo=UTC)
+    return parse_datetime(text).replace(tzinfo=UTC)
+
+
+def _date(text: str) -> date:
+    """The ``YYYY-MM-DD`` at the start of ``text`` (``fromisoformat`` when it has that shape)."""
+    head = text[:10]
+    if len(head) == 10 and head[4] == "-" and head[7] == "-":
+        return date.fromisoformat(head)
+    return datetime.strptime(head, DATE_FORMAT).date()
 
 
 def _decimal(value: Any, what: str) -> Decimal:
