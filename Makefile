@@ -36,9 +36,12 @@ browser: ## Debian Chromium and ChromeDriver for the page tests (installed only 
 test: lint typecheck check-schemas check-deploy browser ## Lint, type-check, then every test (unit and integration on a real broker)
 	$(BIN)/python -m pytest
 
+bench: $(STAMP) ## hub bench: throughput, latency, memory against a plain aiokafka baseline (ARGS=...)
+	$(BIN)/hub bench $(ARGS)
+
 faults: $(STAMP) ## The full fault suite: long crash/restart runs and many more generated inputs
 	HANDOFF_FAULTS=full $(BIN)/python -m pytest tests/faults tests/abuse tests/property -s
-.PHONY: faults
+.PHONY: faults bench
 
 ARTEFACTS := tests/artefacts
 SCHEMA_OUT := test-artifacts/schemas
