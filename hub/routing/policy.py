@@ -72,6 +72,8 @@ def _mask(value: Any) -> Any:
 
 
 _RECURSE = "recurse"
+_ALLOW = FieldAction.ALLOW.value
+_DROP = FieldAction.DROP.value
 
 
 @dataclass
@@ -83,6 +85,9 @@ class FieldPlan:
     hash_key: bytes | None
     _containers: set[str] = field(default_factory=set)
     _actions: dict[str, str] = field(default_factory=dict)
+    #: object path -> key -> (action, path of the key): ``apply`` walks every event's keys,
+    #: so each (object, key) pair resolves its path and action once
+    _children: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for path in self.labels:
@@ -136,12 +141,22 @@ class FieldPlan:
         return self._object(data, "") if isinstance(data, dict) else data
 
     def _object(self, node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        children = self._children.get(prefix)
+        if children is None:
+            children = self._children[prefix] = {}
         out: dict[str, Any] = {}
         for key, value in node.items():
-            path = f"{prefix}.{key}" if prefix else key
-            kept, result = self._value(value, path)
-            if kept:
-                out[key] = result
+            known = children.get(key)
+            if known is None:
+                path = f"{prefix}.{key}" if prefix else key
+                known = children[key] = (self.action(path), path)
+            action, path = known
+            if action == _ALLOW:
+                out[key] = value
+            elif action != _DROP:
+                kept, result = self._value(value, path)
+                if kept:
+                    out[key] = result
         return out
 
     def _value(self, value: Any, path: str) -> tuple[bool, Any]:  # noqa: PLR0911 - per action
@@ -182,17 +197,24 @@ class PolicyTable:
     config: HubConfig
     labels: LabelSource = registry_labels
     _plans: dict[tuple[str, int | None, str], FieldPlan] = field(default_factory=dict)
+    #: departments with equal policies share one plan (and so one encoding per event)
+    _shared: dict[tuple[str, int | None, str], FieldPlan] = field(default_factory=dict)
 
     def plan(self, event_type: str, version: int | None, department: str) -> FieldPlan:
         cache_key = (event_type, version, department)
         plan = self._plans.get(cache_key)
         if plan is None:
-            secret = self.config.routing.hash_key
-            plan = FieldPlan(
-                labels=self.labels(event_type, version),
-                policy=self.config.routing.policy(department),
-                hash_key=secret.get_secret_value().encode() if secret else None,
-            )
+            policy = self.config.routing.policy(department)
+            shared_key = (event_type, version, policy.model_dump_json())
+            plan = self._shared.get(shared_key)
+            if plan is None:
+                secret = self.config.routing.hash_key
+                plan = FieldPlan(
+                    labels=self.labels(event_type, version),
+                    policy=policy,
+                    hash_key=secret.get_secret_value().encode() if secret else None,
+                )
+                self._shared[shared_key] = plan
             self._plans[cache_key] = plan
         return plan
 

@@ -58,11 +58,14 @@ class RouterStage:
             headers.append(("ce_causationid", event_id.encode()))
         version = version_of(attrs.get("ce_dataschema"))
         outputs: list[Output] = []
+        #: departments under the same plan see the same fields: encode that view once
+        encoded: dict[int, bytes] = {}
         for department in departments:
-            seen = rules.plan(event_type, version, department).apply(data)
-            outputs.append(
-                (department_topic(department), KafkaRecord(record.key, orjson.dumps(seen), headers))
-            )
+            plan = rules.plan(event_type, version, department)
+            value = encoded.get(id(plan))
+            if value is None:
+                value = encoded[id(plan)] = orjson.dumps(plan.apply(data))
+            outputs.append((department_topic(department), KafkaRecord(record.key, value, headers)))
         if self.metrics is not None:
             self._observe(event_type, attrs.get("ce_time"), departments)
         return outputs
