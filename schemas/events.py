@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
 from schemas.base import CanonicalModel
 from schemas.envelope import Envelope, dataschema_uri, stable_event_id
+
+#: id(envelope) -> (the envelope, weakly; the model its data was dumped from). An entry goes
+#: when its envelope is collected.
+_ISSUED: dict[int, tuple[weakref.ref[Envelope], CanonicalModel]] = {}
 
 
 def canonical_event(
@@ -26,7 +31,7 @@ def canonical_event(
     yields the same id; ``dataschema`` names the payload's type and version.
     """
     event_type = data.event_type
-    return Envelope(
+    envelope = Envelope(
         id=stable_event_id(source, event_type, *id_parts),
         source=source,
         type=event_type,
@@ -38,6 +43,21 @@ def canonical_event(
         causationid=causationid,
         data=data.model_dump(mode="json"),
     )
+    key = id(envelope)
+    _ISSUED[key] = (weakref.ref(envelope, lambda _ref: _ISSUED.pop(key, None)), data)
+    return envelope
 
 
-__all__ = ["canonical_event"]
+def issued_model(envelope: Envelope) -> CanonicalModel | None:
+    """The model :func:`canonical_event` built ``envelope`` from, if it did.
+
+    Only that very envelope object answers (a copy, such as ``model_copy``, does not); its
+    ``data`` may have been changed in place since, so readers use the model, not ``data``.
+    """
+    entry = _ISSUED.get(id(envelope))
+    if entry is None or entry[0]() is not envelope:
+        return None
+    return entry[1]
+
+
+__all__ = ["canonical_event", "issued_model"]

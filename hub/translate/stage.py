@@ -29,8 +29,9 @@ from hub.runtime.producer import Output
 from hub.topics import CUSTOMERS, IDENTITY
 from hub.translate.topics import topic_and_key
 from schemas import CustomerMerged, Envelope, KafkaRecord, canonical_event
-from schemas.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER
-from schemas.registry import current_version, parse_dataschema, validate_event
+from schemas.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, dataschema_uri
+from schemas.events import issued_model
+from schemas.registry import current_version, model_for, parse_dataschema, validate_event
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,19 @@ class TranslationStage:
     # -- steps -----------------------------------------------------------------------
     @staticmethod
     def _validated(event: Envelope) -> dict[str, Any]:
-        """The event's data, valid for the current version of its type."""
+        """The event's data, valid for the current version of its type.
+
+        An event :func:`canonical_event` built from an instance of its type's current model
+        is not parsed again: that instance was validated when the translator constructed
+        it, and its dump (not the envelope's ``data``, which is mutable) is what goes out.
+        Everything else is validated from its data."""
+        built = issued_model(event)
+        if (
+            built is not None
+            and type(built) is model_for(event.type)
+            and event.dataschema == dataschema_uri(event.type, built.version)
+        ):
+            return built.model_dump(mode="json")
         model = validate_event(event)
         current = current_version(event.type)
         written = parse_dataschema(event.dataschema)[1] if event.dataschema else current
