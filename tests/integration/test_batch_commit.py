@@ -7,6 +7,7 @@ a failed send rewinds the batch so that it is delivered again.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -44,11 +45,13 @@ class FlakyProducer(Producer):
         self.healed = asyncio.Event()
         self.failures = 0
 
-    async def send(self, topic: str, record: KafkaRecord) -> asyncio.Future[Any]:
+    async def send_records(
+        self, topic: str, records: Sequence[KafkaRecord]
+    ) -> list[asyncio.Future[Any]]:
         if topic == self.failing_topic and not self.healed.is_set():
             self.failures += 1
             raise ConnectionError("injected send failure")
-        return await super().send(topic, record)
+        return await super().send_records(topic, records)
 
 
 async def _committed(cluster: KafkaCluster, group: str, topic: str) -> int:
