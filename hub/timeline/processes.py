@@ -237,6 +237,8 @@ class LifecycleState:
     since: datetime | None
     last_activity: datetime | None
     history: tuple[tuple[LifecycleStage, datetime], ...] = field(default=())
+    # the complaint times the at-risk rule still counts: with them, the fold can resume
+    complaints: tuple[datetime, ...] = field(default=())
 
     def at(self, config: LifecycleConfig, now: datetime) -> LifecycleState:
         """The state as read at ``now``: long inactivity means churned."""
@@ -265,16 +267,22 @@ def lifecycle_types(config: LifecycleConfig) -> frozenset[str]:
     )
 
 
-def lifecycle(config: LifecycleConfig, events: Sequence[Occurrence]) -> LifecycleState:
+def lifecycle(
+    config: LifecycleConfig,
+    events: Sequence[Occurrence],
+    start: LifecycleState | None = None,
+) -> LifecycleState:
     """Customer lifecycle from the customer's ordered events (all merged ids together).
 
     Only events of :func:`lifecycle_types` matter: leaving the others out gives the same
-    state."""
-    stage: LifecycleStage | None = None
-    since: datetime | None = None
-    last_activity: datetime | None = None
-    complaints: deque[datetime] = deque()
-    history: list[tuple[LifecycleStage, datetime]] = []
+    state. With ``start``, the state of the events before these, the fold resumes there:
+    ``lifecycle(c, b, lifecycle(c, a)) == lifecycle(c, a + b)``. The store relies on that
+    to fold only a batch's new events into a customer with a long history."""
+    stage = start.stage if start else None
+    since = start.since if start else None
+    last_activity = start.last_activity if start else None
+    complaints: deque[datetime] = deque(start.complaints if start else ())
+    history: list[tuple[LifecycleStage, datetime]] = list(start.history if start else ())
     for event in events:
         new: LifecycleStage | None = None
         rank = _RANK.get(stage or "", _ENGAGED if stage else -1)
@@ -297,7 +305,7 @@ def lifecycle(config: LifecycleConfig, events: Sequence[Occurrence]) -> Lifecycl
         if new is not None and new != stage:
             stage, since = new, event.time
             history.append((new, event.time))
-    return LifecycleState(stage, since, last_activity, tuple(history))
+    return LifecycleState(stage, since, last_activity, tuple(history), tuple(complaints))
 
 
 def _t(value: datetime | None) -> str | None:
@@ -345,6 +353,7 @@ def lifecycle_to_json(state: LifecycleState) -> dict[str, Any]:
         "since": _t(state.since),
         "last_activity": _t(state.last_activity),
         "history": [[name, _t(at)] for name, at in state.history],
+        "complaints": [time_key(at) for at in state.complaints],
     }
 
 
@@ -354,4 +363,5 @@ def lifecycle_from_json(data: dict[str, Any]) -> LifecycleState:
         since=_d(data.get("since")),
         last_activity=_d(data.get("last_activity")),
         history=tuple((name, parse_time_key(at)) for name, at in data.get("history", [])),
+        complaints=tuple(parse_time_key(at) for at in data.get("complaints", [])),
     )

@@ -21,7 +21,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,12 @@ from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine,
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from hub.timeline.config import ProcessesConfig
+from hub.timeline.config import LifecycleConfig, ProcessesConfig
 from hub.timeline.ordering import TimelineEvent, ordered, parse_time_key, time_key
 from hub.timeline.processes import (
+    LifecycleState,
     lifecycle,
+    lifecycle_from_json,
     lifecycle_to_json,
     lifecycle_types,
     stage_process,
@@ -231,6 +233,90 @@ class _Stored:
     @property
     def key(self) -> str:
         return self.sort_key[0]
+
+
+# A customer's lifecycle keeps its latest lifecycle events (up to _TAIL_MAX, none older
+# than _TAIL_WINDOW before the latest) next to the state of all earlier ones, so that a
+# batch adds its events without reading the customer's history, even when they arrive a
+# few hours late. Only an event older than every kept one makes the store read it all.
+_TAIL_WINDOW = timedelta(hours=6)
+_TAIL_MAX = 64
+
+
+def _key(value: Sequence[Any]) -> tuple[str, int, str]:
+    return (str(value[0]), int(value[1]), str(value[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    """``head`` = :func:`lifecycle` of every event; ``base`` = of those before ``tail``."""
+
+    base: LifecycleState
+    base_through: tuple[str, int, str] | None
+    tail: list[_Stored]
+    head: LifecycleState
+
+    @classmethod
+    def of(cls, definition: LifecycleConfig, events: Sequence[_Stored]) -> _Folded:
+        """From all of a customer's lifecycle events, in timeline order."""
+        cut = _tail_start(events)
+        base = lifecycle(definition, events[:cut])
+        through = events[cut - 1].sort_key if cut else None
+        tail = list(events[cut:])
+        return cls(base, through, tail, lifecycle(definition, tail, start=base))
+
+    def add(self, definition: LifecycleConfig, new: list[_Stored]) -> _Folded | None:
+        """With ``new`` (events not folded yet) added; None if one sorts before the tail
+        (the base would change: only a full recompute knows how)."""
+        new.sort(key=lambda e: e.sort_key)
+        if self.base_through is not None and new[0].sort_key <= self.base_through:
+            return None
+        if not self.tail or new[0].sort_key > self.tail[-1].sort_key:
+            events = self.tail + new
+            head = lifecycle(definition, new, start=self.head)
+        else:
+            events = sorted(self.tail + new, key=lambda e: e.sort_key)
+            head = lifecycle(definition, events, start=self.base)
+        cut = _tail_start(events)
+        if not cut:
+            return _Folded(self.base, self.base_through, events, head)
+        base = lifecycle(definition, events[:cut], start=self.base)
+        return _Folded(base, events[cut - 1].sort_key, events[cut:], head)
+
+    def to_json(self) -> dict[str, Any]:
+        return lifecycle_to_json(self.head) | {
+            "base": lifecycle_to_json(self.base)
+            | {"through": list(self.base_through) if self.base_through else None},
+            "tail": [[*e.sort_key, e.type] for e in self.tail],
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> _Folded | None:
+        """None for a state written before the store kept the tail."""
+        if "tail" not in body or "base" not in body:
+            return None
+        through = body["base"].get("through")
+        tail = [
+            _Stored(_key(item), str(item[3]), parse_time_key(str(item[0])), None, None)
+            for item in body["tail"]
+        ]
+        return cls(
+            lifecycle_from_json(body["base"]),
+            _key(through) if through else None,
+            tail,
+            lifecycle_from_json(body),
+        )
+
+
+def _tail_start(events: Sequence[_Stored]) -> int:
+    """Where the kept tail of these ordered events starts."""
+    if not events:
+        return 0
+    cut = max(len(events) - _TAIL_MAX, 0)
+    oldest = events[-1].time - _TAIL_WINDOW
+    while cut < len(events) and events[cut].time < oldest:
+        cut += 1
+    return cut
 
 
 @functools.lru_cache(maxsize=32)
@@ -558,12 +644,13 @@ class TimelineStore:
         old = self._state_rows(conn, "customer", survivors)
         full = {golden[i] for i in remerged if i in golden}
         latest: dict[str, str] = {}
+        arrived: dict[str, list[TimelineEvent]] = defaultdict(list)
         for e in new:
             if e.customer_id and (survivor := golden.get(e.customer_id)) is not None:
                 if e.sort_key[0] > latest.get(survivor, ""):
                     latest[survivor] = e.sort_key[0]
                 if e.type in types:
-                    full.add(survivor)
+                    arrived[survivor].append(e)
         full.update(s for s in survivors if s not in old)
         states = []
         for survivor in survivors:
@@ -571,7 +658,14 @@ class TimelineStore:
             if survivor in full or before is None:
                 continue
             updated = max(before["updated_time"], latest.get(survivor, ""))
-            if updated != before["updated_time"]:
+            events = arrived.get(survivor)
+            if events:
+                row = self._resumed_lifecycle_row(survivor, before, updated, events)
+                if row is None:
+                    full.add(survivor)
+                elif row != before:
+                    states.append(row)
+            elif updated != before["updated_time"]:
                 states.append(before | {"updated_time": updated})
         if full:
             states += self._lifecycle_rows(conn, sorted(full), old)
@@ -606,24 +700,46 @@ class TimelineStore:
             events = sorted(
                 (e for i in group for e in grouped.get(i, ())), key=lambda e: e.sort_key
             )
-            state = lifecycle(definition, events)
-            row = {
-                "kind": "customer",
-                "agg_id": survivor,
-                "process": "customer_lifecycle",
-                "stage": state.stage,
-                "owner": definition.owners.get(state.stage) if state.stage else None,
-                "waiting_since": time_key(state.since) if state.since else None,
-                # a lifecycle is a standing, not an item waiting on a department
-                "done": 1,
-                "order_id": None,
-                "customer_id": survivor,
-                "updated_time": max(times),
-                "state": orjson.dumps(lifecycle_to_json(state)).decode(),
-            }
+            row = self._lifecycle_row(survivor, _Folded.of(definition, events), max(times))
             if row != old.get(survivor):
                 states.append(row)
         return states
+
+    def _resumed_lifecycle_row(
+        self,
+        survivor: str,
+        before: dict[str, Any],
+        updated: str,
+        events: list[TimelineEvent],
+    ) -> dict[str, Any] | None:
+        """The lifecycle row with ``events`` (a batch's new lifecycle events of the
+        survivor) added to its stored fold, or None when a full recompute is needed."""
+        folded = _Folded.from_json(orjson.loads(before["state"]))
+        if folded is None:
+            return None
+        added = [_Stored(e.sort_key, e.type, e.time, None, None) for e in events]
+        resumed = folded.add(self.processes.customer_lifecycle, added)
+        if resumed is None:
+            return None
+        return self._lifecycle_row(survivor, resumed, updated)
+
+    def _lifecycle_row(self, survivor: str, folded: _Folded, updated: str) -> dict[str, Any]:
+        definition = self.processes.customer_lifecycle
+        state = folded.head
+        return {
+            "kind": "customer",
+            "agg_id": survivor,
+            "process": "customer_lifecycle",
+            "stage": state.stage,
+            "owner": definition.owners.get(state.stage) if state.stage else None,
+            "waiting_since": time_key(state.since) if state.since else None,
+            # a lifecycle is a standing, not an item waiting on a department
+            "done": 1,
+            "order_id": None,
+            "customer_id": survivor,
+            "updated_time": updated,
+            "state": orjson.dumps(folded.to_json()).decode(),
+        }
 
     # -- identity ---------------------------------------------------------------------
 
@@ -960,4 +1076,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # recomputing reads the index pages of every touched aggregate: keep up to 32 MB of
     # pages in memory instead of the default 2 MB
     cursor.execute("PRAGMA cache_size=-32768")
+    # a batch dirties index pages all over the events table (ids are random): copy the WAL
+    # into the database every 16,000 pages (64 MB) rather than every 1,000, so that a page
+    # that many batches change is copied once. Measured: ingestion after 85k events 6.2k to
+    # 6.3k events/s at the default, 9.2k at this setting
+    cursor.execute("PRAGMA wal_autocheckpoint=16000")
     cursor.close()

@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.config import ConfigError, load_config, parse_config
 from hub.timeline.config import LifecycleConfig, ProcessesConfig, parse_duration
@@ -288,3 +290,33 @@ def test_written_processes_may_name_only_configured_departments() -> None:
     # the shipped defaults keep working for a company without some default departments
     config = parse_config("departments:\n  sales: {}\n  support: {}\n")
     assert config.processes == ProcessesConfig()
+
+
+LIFECYCLE_TYPES = [
+    "customer.created",
+    "lead.created",
+    "lead.converted",
+    "order.placed",
+    "complaint.opened",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(LIFECYCLE_TYPES), st.integers(min_value=0, max_value=24 * 400)),
+        max_size=25,
+    ),
+    cut=st.integers(min_value=0, max_value=25),
+)
+def test_lifecycle_resumes_from_the_state_of_a_prefix(
+    steps: list[tuple[str, int]], cut: int
+) -> None:
+    """Folding the rest of the events into the state of the first ones gives the state of
+    all of them: the store relies on it to add a batch without reading the history. The
+    times span a year, so churn gaps and expiring complaint windows are crossed."""
+    config = LifecycleConfig()
+    events = ordered(event(t, h, id=f"e{i:02d}") for i, (t, h) in enumerate(steps))
+    whole = lifecycle(config, events)
+    resumed = lifecycle(config, events[cut:], start=lifecycle(config, events[:cut]))
+    assert resumed == whole

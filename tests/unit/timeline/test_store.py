@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import orjson
 import pytest
+from sqlalchemy import text
 
-from hub.timeline.config import ProcessesConfig
-from hub.timeline.ordering import TimelineEvent
+from hub.timeline.config import LifecycleConfig, ProcessesConfig
+from hub.timeline.ordering import TimelineEvent, ordered
+from hub.timeline.processes import lifecycle
 from hub.timeline.store import StoreError, TimelineStore, engine_url
 from tests.unit.timeline.builders import at, event
+from tests.unit.timeline.conftest import StoreFactory
 
 ORDER = {"order_id": "erp:SO-1", "customer_id": "C-1"}
 
@@ -255,3 +259,73 @@ def test_a_batch_of_duplicates_changes_nothing(store: TimelineStore) -> None:
     assert (again.stored, again.duplicates, again.transitions) == (0, 2, [])
     assert not any(again.touched.values())
     assert store.dump() == before
+
+
+def _customer_history(count: int) -> list[TimelineEvent]:
+    """One customer's long history: orders, complaints and the first lead steps, an event
+    every 20 minutes, with two other customers' events in between."""
+    kinds = ["order.placed", "complaint.opened", "order.placed", "ticket.updated"]
+    events = [
+        event("customer.created", 0, id="c0", customer_id="C-1"),
+        event("lead.created", 0.2, id="c1", customer_id="C-1"),
+    ]
+    for i in range(count):
+        customer = ("C-1", "C-1", "C-2", "C-3")[i % 4]
+        events.append(event(kinds[i % 4], 0.5 + i / 3, id=f"h{i:04d}", customer_id=customer))
+    return events
+
+
+@pytest.mark.parametrize("late_hours", [0, 2, 30])
+def test_long_history_in_batches_with_late_events_equals_one_batch(
+    store_factory: StoreFactory, late_hours: float
+) -> None:
+    """A customer with hundreds of events, delivered in time order in small batches, with
+    some events arriving ``late_hours`` after their time (inside the kept tail at 2 h,
+    older than all of it at 30 h): every row equals a single sorted batch's."""
+    events = _customer_history(600)
+    late = {e.id for e in events[50::37]}
+    stream = [e for e in events if e.id not in late]
+    for e in events:
+        if e.id in late:  # placed where it arrives: after the events of late_hours later
+            after = e.time.timestamp() + late_hours * 3600
+            index = next(
+                (n for n, o in enumerate(stream) if o.time.timestamp() > after), len(stream)
+            )
+            stream.insert(index, e)
+    reference, batched = store_factory(), store_factory()
+    try:
+        reference.ingest(ordered(events))
+        for start in range(0, len(stream), 7):
+            batched.ingest(stream[start : start + 7])
+        assert batched.dump() == reference.dump()
+        assert batched.customer_timeline("C-1") == reference.customer_timeline("C-1")
+    finally:
+        reference.dispose()
+        batched.dispose()
+
+
+def test_a_lifecycle_stored_without_its_tail_is_recomputed(store: TimelineStore) -> None:
+    """A customer state row written before the store kept a tail of recent events is read
+    in full once, then continues from the tail."""
+    events = _customer_history(40)
+    store.ingest(events[:30])
+    with store.engine.begin() as conn:
+        row = conn.execute(
+            text("SELECT state FROM timeline_state WHERE kind = 'customer' AND agg_id = 'C-1'")
+        ).one()
+        body = orjson.loads(row.state)
+        assert body["tail"]
+        assert "base" in body
+        old = {k: v for k, v in body.items() if k not in ("tail", "base")}
+        conn.execute(
+            text("UPDATE timeline_state SET state = :s WHERE kind = 'customer' AND agg_id = 'C-1'"),
+            {"s": orjson.dumps(old).decode()},
+        )
+    store.ingest(events[30:])
+    state = store.customer_timeline("C-1")
+    assert state is not None
+    assert state.state is not None
+    assert "tail" in state.state
+    full = lifecycle(LifecycleConfig(), [e for e in ordered(events) if e.customer_id == "C-1"])
+    assert state.state["stage"] == full.stage
+    assert [name for name, _ in full.history] == [h[0] for h in state.state["history"]]
