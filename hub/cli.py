@@ -30,7 +30,7 @@ from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
 from hub.runtime.logging import configure_logging
 from hub.runtime.settings import HubSettings, KafkaSettings
-from hub.services import SERVICES
+from hub.services import ONE_HOP, SERVICES, TWO_HOPS
 from hub.topics import catalog, create_topics, list_topics
 
 app = typer.Typer(
@@ -75,9 +75,15 @@ def _config(settings: HubSettings) -> HubConfig:
         fail(str(exc))
 
 
-def services_for_up(config: HubConfig) -> list[str]:
-    """What ``hub up`` runs: every service, the smoke path only while it is enabled."""
-    return [name for name in SERVICES if config.smoke.enabled or not name.startswith("smoke-")]
+def services_for_up(config: HubConfig, *, one_hop: bool = False) -> list[str]:
+    """What ``hub up`` runs: every service, the smoke path only while it is enabled, and
+    either translator and router or the one-hop service that replaces them."""
+    left_out = TWO_HOPS if one_hop else (ONE_HOP,)
+    return [
+        name
+        for name in SERVICES
+        if name not in left_out and (config.smoke.enabled or not name.startswith("smoke-"))
+    ]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -168,7 +174,7 @@ def up(
     company = start_demo(config, settings.state_dir, http_host, http_port) if demo else None
     if company is not None:
         settings, config = company.settings(settings), company.config
-    names = services_for_up(config)
+    names = services_for_up(config, one_hop=settings.one_hop)
     with _cluster(kafka, settings.state_dir) as cluster:
         specs = catalog(config, raw_streams(config.connectors))
         asyncio.run(create_topics(cluster, specs, config.topics.replication_factor))

@@ -18,7 +18,7 @@ from hub.runtime.app import ServiceHost, make_runtime
 from hub.runtime.cluster import APACHE_KAFKA_CAPABILITIES, KafkaCluster
 from hub.runtime.service import Runtime, Service, ServiceFactory
 from hub.runtime.settings import HubSettings
-from hub.services import SERVICES
+from hub.services import ONE_HOP, SERVICES
 from schemas.asyncapi import add_canonical_channels, normalize_keys
 from schemas.compat import SNAPSHOT_DIR, check, write_snapshots
 from schemas.docs import render_markdown
@@ -134,7 +134,9 @@ def build_asyncapi() -> dict[str, Any]:
     config = HubConfig()
     cluster = KafkaCluster("kafka:9092", "external", APACHE_KAFKA_CAPABILITIES)
     runtime = make_runtime(HubSettings(), config, cluster)
-    ServiceHost(runtime, [_named(name, factory) for name, factory in SERVICES.items()])
+    # the one-hop service reads and writes the same channels as translator and router
+    services = [_named(n, f) for n, f in SERVICES.items() if n != ONE_HOP]
+    ServiceHost(runtime, services)
     spec = AsyncAPI(
         runtime.broker,
         title="Handoff",

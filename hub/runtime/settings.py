@@ -116,6 +116,9 @@ class HubSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     #: How long a service may take to finish in-flight work after SIGTERM.
     shutdown_grace_seconds: float = 20.0
+    #: ``hub up`` runs ``translate-and-route`` instead of ``translator`` and ``router``:
+    #: one consume-produce hop, lower latency (see docs/benchmark.md).
+    one_hop: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -11,7 +11,13 @@ SERVICES: dict[str, ServiceFactory] = {
     "connectors": connectors.connectors,
     "translator": translator.translator,
     "router": router.router,
+    "translate-and-route": translator.translate_and_route,
     "timeline": timeline.timeline,
 }
 
-__all__ = ["SERVICES"]
+#: One service doing the work of both on the same batch (one consume-produce hop): it
+#: replaces them, it never runs beside them (the router would deliver the same events again).
+ONE_HOP = "translate-and-route"
+TWO_HOPS = ("translator", "router")
+
+__all__ = ["ONE_HOP", "SERVICES", "TWO_HOPS"]

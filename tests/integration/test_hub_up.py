@@ -20,8 +20,7 @@ def _metric(text: str, name: str) -> float:
     return sum(values)
 
 
-@pytest.fixture
-def hub_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubProcess]:
+def _start(tmp_path: Path, **extra_env: str) -> HubProcess:
     """``hub up`` on the shipped hub.yaml with the smoke path turned on: events flow with no
     connector configured."""
     config = yaml.safe_load((REPO / "hub.yaml").read_text(encoding="utf-8"))
@@ -32,8 +31,14 @@ def hub_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubProce
         "HUB_STATE_DIR": str(tmp_path / "state"),
         "HUB_LOG_FORMAT": "json",
         "KAFKA_BOOTSTRAP_SERVERS": "",
+        **extra_env,
     }
-    process = HubProcess("up", port=free_port(), env=env, cwd=REPO)
+    return HubProcess("up", port=free_port(), env=env, cwd=REPO)
+
+
+@pytest.fixture
+def hub_up(tmp_path: Path) -> Iterator[HubProcess]:
+    process = _start(tmp_path)
     yield process
     process.kill()
 
@@ -54,6 +59,7 @@ def test_hub_up_runs_ready_flows_and_stops_cleanly(hub_up: HubProcess) -> None:
     assert assigned["hub-smoke-passthrough"] == 3
     # every stage's consumer group has partitions before the hub calls itself ready
     assert {"hub-translator", "hub-router", "hub-timeline"} <= set(assigned)
+    assert "hub-translate-and-route" not in assigned
     assert all(count > 0 for count in assigned.values()), assigned
 
     hub_up.wait_for(
@@ -78,3 +84,22 @@ def test_sigterm_is_a_graceful_stop(hub_up: HubProcess) -> None:
     assert hub_up.stop(signal.SIGTERM) == 0
     assert "Traceback" not in "".join(hub_up.stderr)
     assert any('"services stopped"' in line for line in hub_up.stderr), "shutdown is logged"
+
+
+def test_one_hop_runs_translate_and_route_instead_of_translator_and_router(
+    tmp_path: Path,
+) -> None:
+    """``HUB_ONE_HOP=true``: one service translates and routes each batch; translator and
+    router do not run (they would deliver the same events twice)."""
+    process = _start(tmp_path, HUB_ONE_HOP="true")
+    try:
+        process.wait_for(lambda: process.status("/readyz") == 200, 40, "readyz 200")
+        assigned = process.get("/readyz").json()["checks"]["consumers"]["assigned_partitions"]
+        assert assigned.get("hub-translate-and-route", 0) > 0, assigned
+        assert "hub-translator" not in assigned
+        assert "hub-router" not in assigned
+        banner = "".join(process.stdout)
+        assert "translate-and-route" in banner
+        assert process.stop(signal.SIGINT) == 0
+    finally:
+        process.kill()
