@@ -114,8 +114,10 @@ def test_targets_and_report_name_every_figure() -> None:
         "quix": {"available": False, "hint": "install it"},
         "timeline": {"events_per_s": 4000.0},
         "latency": {"p99_ms": 100.0},
+        "combined": {"latency": {"p99_ms": 300.0, "p50_ms": 90.0}},
     }
     rows = {row["target"]: row for row in targets(result)}
+    assert rows["p99 latency at half rate, 1 hop (ms)"]["met"] is False
     assert rows["translate+route (2 services) vs baseline"]["met"] is True
     assert rows["timeline ingestion (events/s)"]["met"] is False
     assert rows["p99 latency at half rate (ms)"]["met"] is True
@@ -123,4 +125,5 @@ def test_targets_and_report_name_every_figure() -> None:
     result["targets"] = list(rows.values())
     text = render(result)
     assert "install it" in text
+    assert "p50 90.0 ms, p99 300.0 ms" in text
     assert "NOT met" in text
