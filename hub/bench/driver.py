@@ -594,16 +594,16 @@ class Bench:
             "combined", self.dept_topics, "ce_causationid", ids, tag=tag
         )
         rate = figures["events_per_s"]
-        self.say("latency of the one-hop service at half its sustained rate")
-        figures["latency"] = await self.latency(producer, collector, rate or 100.0, generator)
-        figures |= await worker.stop()
-        await collector.stop()
         figures |= {
             "deliveries_expected": expected.deliveries,
             "deliveries": collector.deliveries - collector.other,
             "duplicates": collector.duplicates,
             "ratio_to_baseline": round(rate / baseline_rate, 3) if rate and baseline_rate else None,
         }
+        self.say("latency of the one-hop service at half its sustained rate")
+        figures["latency"] = await self.latency(producer, collector, rate or 100.0, generator)
+        figures |= await worker.stop()
+        await collector.stop()
         return figures
 
     async def quix(self, ids: set[str]) -> dict[str, Any]:
