@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from hub.runtime.cluster import KafkaCluster
+from hub.runtime.producer import Producer
 from schemas import KafkaRecord
 
 
@@ -55,3 +57,21 @@ async def consume_all(
     finally:
         await consumer.stop()
     return out
+
+
+class FlakyProducer(Producer):
+    """A real producer whose sends to one topic fail until ``healed`` is set."""
+
+    def __init__(self, *args: Any, failing_topic: str) -> None:
+        super().__init__(*args)
+        self.failing_topic = failing_topic
+        self.healed = asyncio.Event()
+        self.failures = 0
+
+    async def send_records(
+        self, topic: str, records: Sequence[KafkaRecord]
+    ) -> list[asyncio.Future[Any]]:
+        if topic == self.failing_topic and not self.healed.is_set():
+            self.failures += 1
+            raise ConnectionError("injected send failure")
+        return await super().send_records(topic, records)

@@ -7,8 +7,6 @@ a failed send rewinds the batch so that it is delivered again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -22,7 +20,7 @@ from hub.runtime.metrics import HubMetrics
 from hub.runtime.producer import Output, Producer
 from hub.topics import catalog, create_topics
 from schemas import KafkaRecord
-from tests.integration.kafka_helpers import consume_all, make_topics, produce
+from tests.integration.kafka_helpers import FlakyProducer, consume_all, make_topics, produce
 
 POISON = b"poison"
 
@@ -34,24 +32,6 @@ def _double(out_topic: str):  # type: ignore[no-untyped-def]
         return [(out_topic, KafkaRecord(record.key, record.value + b"!", []))]
 
     return handle
-
-
-class FlakyProducer(Producer):
-    """A real producer whose sends to one topic fail until ``healed`` is set."""
-
-    def __init__(self, *args: Any, failing_topic: str) -> None:
-        super().__init__(*args)
-        self.failing_topic = failing_topic
-        self.healed = asyncio.Event()
-        self.failures = 0
-
-    async def send_records(
-        self, topic: str, records: Sequence[KafkaRecord]
-    ) -> list[asyncio.Future[Any]]:
-        if topic == self.failing_topic and not self.healed.is_set():
-            self.failures += 1
-            raise ConnectionError("injected send failure")
-        return await super().send_records(topic, records)
 
 
 async def _committed(cluster: KafkaCluster, group: str, topic: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -12,12 +11,11 @@ from fastapi import FastAPI
 from hub.config import parse_config
 from hub.runtime.cluster import KafkaCluster
 from hub.runtime.metrics import HubMetrics
-from hub.runtime.producer import Producer
 from hub.runtime.service import Runtime, Service
 from hub.services.translator import translator_service
 from hub.topics import DLQ, ORDERS, catalog, create_topics
-from schemas import Envelope, KafkaRecord
-from tests.integration.kafka_helpers import consume_all, make_topics, produce
+from schemas import Envelope
+from tests.integration.kafka_helpers import FlakyProducer, consume_all, make_topics, produce
 from tests.unit.translate.harness import committed, eventually, running
 from tests.unit.translate.table import TestTranslators, raw_event
 
@@ -30,24 +28,6 @@ identity:
 """,
     env={},
 )
-
-
-class FlakyProducer(Producer):
-    """A real producer whose sends to one topic fail until ``healed`` is set."""
-
-    def __init__(self, *args: Any, failing_topic: str) -> None:
-        super().__init__(*args)
-        self.failing_topic = failing_topic
-        self.healed = asyncio.Event()
-        self.failures = 0
-
-    async def send_records(
-        self, topic: str, records: Sequence[KafkaRecord]
-    ) -> list[asyncio.Future[Any]]:
-        if topic == self.failing_topic and not self.healed.is_set():
-            self.failures += 1
-            raise ConnectionError("injected send failure")
-        return await super().send_records(topic, records)
 
 
 def _orders(instance: str, count: int, poison_at: int) -> list[Envelope]:
