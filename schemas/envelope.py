@@ -9,6 +9,7 @@ source record yields the same ``ce_id`` and downstream de-duplication holds.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,14 +45,25 @@ class KafkaRecord:
     headers: list[tuple[str, bytes]]
 
 
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+#: RFC 4122 version 5 and variant bits, as ``uuid.UUID(..., version=5)`` sets them.
+_VERSION_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_SET = (5 << 76) | (0x8000 << 48)
+
+
 def stable_event_id(source: str, *parts: str) -> str:
     """Derive a deterministic event id from where the event came from.
 
     ``parts`` identify the source record and the change (e.g. record id and revision),
     so the same record read twice gives the same id and a new revision a new one.
+    The value is ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))``, computed without building
+    a ``UUID`` object: every canonical event needs one, and that object cost more than
+    the hash itself.
     """
     name = "\x1f".join((source, *parts))
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
+    text = "%032x" % (int.from_bytes(digest[:16]) & _VERSION_CLEAR | _VERSION_SET)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def dataschema_uri(event_type: str, version: int) -> str:

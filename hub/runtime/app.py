@@ -26,6 +26,7 @@ from hub.runtime.cluster import KafkaCluster
 from hub.runtime.errors import install_error_handlers
 from hub.runtime.health import BrokerMonitor, consumer_assignments, readiness
 from hub.runtime.lag import LagCollector
+from hub.runtime.memory import pin_malloc_thresholds
 from hub.runtime.metrics import PREFIX, HubMetrics
 from hub.runtime.producer import Producer
 from hub.runtime.service import Runtime, Service, ServiceFactory
@@ -115,6 +116,9 @@ class ServiceHost:
         log.info("services started", extra={"services": [s.name for s in self.services]})
 
     async def start(self) -> None:
+        pinned = pin_malloc_thresholds()
+        if pinned:
+            log.debug("malloc thresholds pinned", extra=pinned)
         self.monitor.start()
         await self.monitor.check()
         self._starter = asyncio.create_task(self._start_when_possible(), name="service-start")

@@ -39,19 +39,16 @@ def batch_subscriber(
 ) -> BatchSubscriber:
     """A batch subscriber whose handler commits itself (via :func:`run_batch`)."""
     settings = settings or ConsumerSettings()
-    return router.subscriber(
+    subscriber: BatchSubscriber = router.subscriber(
         *topics,
         group_id=group_id,
         batch=True,
         ack_policy=AckPolicy.MANUAL,
-        max_records=settings.max_records,
-        batch_timeout_ms=settings.batch_timeout_ms,
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         decoder=undecoded,
-        session_timeout_ms=settings.session_timeout_ms,
-        heartbeat_interval_ms=settings.heartbeat_interval_ms,
         auto_offset_reset="earliest",
+        **settings.subscriber_options(),
     )
+    return subscriber
 
 
 def rewind(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

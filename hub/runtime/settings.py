@@ -145,3 +145,20 @@ class ConsumerSettings(BaseSettings):
     #: data arrives; the embedded Tansu broker waits much longer before answering (about
     #: 110 ms per idle fetch at the client default of 500), which adds up at every hop.
     fetch_max_wait_ms: int = 50
+    #: Upper bounds of what one fetch may buffer, per partition and in all. A batch is at
+    #: most ``max_records`` (about 300 KB of canonical events), so the client defaults
+    #: (1 MiB per partition, 50 MiB a fetch) only held more data in memory per consumer.
+    max_partition_fetch_bytes: int = 256 * 1024
+    fetch_max_bytes: int = 8 * 1024 * 1024
+
+    def subscriber_options(self) -> dict[str, Any]:
+        """The batch subscriber keywords these settings stand for."""
+        return {
+            "max_records": self.max_records,
+            "batch_timeout_ms": self.batch_timeout_ms,
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+            "max_partition_fetch_bytes": self.max_partition_fetch_bytes,
+            "fetch_max_bytes": self.fetch_max_bytes,
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+        }

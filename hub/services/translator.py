@@ -143,13 +143,9 @@ def translator_service(
         "group_id": group_id,
         "batch": True,
         "ack_policy": AckPolicy.MANUAL,
-        "max_records": settings.max_records,
-        "batch_timeout_ms": settings.batch_timeout_ms,
-        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
         "decoder": undecoded,
-        "session_timeout_ms": settings.session_timeout_ms,
-        "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "auto_offset_reset": "earliest",
+        **settings.subscriber_options(),
     }
     subscriber: BatchSubscriber = (
         router.subscriber(*raw_topics, **options)

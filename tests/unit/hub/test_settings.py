@@ -8,7 +8,7 @@ import pytest
 from faststream.security import SASLScram512
 from pydantic import ValidationError
 
-from hub.runtime.settings import HubSettings, KafkaSettings
+from hub.runtime.settings import ConsumerSettings, HubSettings, KafkaSettings
 
 
 def test_plaintext_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +59,12 @@ def test_hub_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = HubSettings()
     assert settings.database_url == "postgresql://db/hub"
     assert settings.http_port == 9000
+
+
+def test_consumer_fetch_limits_reach_the_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_CONSUMER_MAX_PARTITION_FETCH_BYTES", "65536")
+    monkeypatch.setenv("HUB_CONSUMER_FETCH_MAX_BYTES", "1048576")
+    options = ConsumerSettings().subscriber_options()
+    assert options["max_partition_fetch_bytes"] == 65536
+    assert options["fetch_max_bytes"] == 1048576
+    assert options["max_records"] == ConsumerSettings.model_fields["max_records"].default

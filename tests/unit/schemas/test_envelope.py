@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import Envelope, EnvelopeError, dataschema_uri, stable_event_id
+from schemas.envelope import EVENT_ID_NAMESPACE
 
 
 def _sample(**overrides: object) -> Envelope:
@@ -96,6 +98,13 @@ def test_stable_ids_repeat_for_the_same_record_and_differ_otherwise() -> None:
     assert first != stable_event_id("odoo", "sale.order", "42", "rev-2")
     # the separator keeps part boundaries: ("a", "bc") is not ("ab", "c")
     assert stable_event_id("s", "a", "bc") != stable_event_id("s", "ab", "c")
+
+
+@given(st.text(), st.lists(st.text(), max_size=4))
+def test_stable_ids_are_uuid5_in_the_event_namespace(source: str, parts: list[str]) -> None:
+    """Ids written so far stay what they were: the same uuid5 the standard library gives."""
+    expected = uuid.uuid5(EVENT_ID_NAMESPACE, "\x1f".join((source, *parts)))
+    assert stable_event_id(source, *parts) == str(expected)
 
 
 def test_caused_event_links_back() -> None:
