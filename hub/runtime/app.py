@@ -26,7 +26,7 @@ from hub.runtime.cluster import KafkaCluster
 from hub.runtime.errors import install_error_handlers
 from hub.runtime.health import BrokerMonitor, consumer_assignments, readiness
 from hub.runtime.lag import LagCollector
-from hub.runtime.memory import pin_malloc_thresholds
+from hub.runtime.memory import freeze_startup_heap, pin_malloc_thresholds
 from hub.runtime.metrics import PREFIX, HubMetrics
 from hub.runtime.producer import Producer
 from hub.runtime.service import Runtime, Service, ServiceFactory
@@ -113,7 +113,11 @@ class ServiceHost:
             for task in service.tasks:
                 self._tasks.append(asyncio.create_task(task(), name=f"{service.name}-task"))
         self.started, self.startup_problem = True, None
-        log.info("services started", extra={"services": [s.name for s in self.services]})
+        frozen = freeze_startup_heap()
+        log.info(
+            "services started",
+            extra={"services": [s.name for s in self.services], "frozen_objects": frozen},
+        )
 
     async def start(self) -> None:
         pinned = pin_malloc_thresholds()

@@ -65,11 +65,17 @@ class KafkaCluster:
         return {"bootstrap_servers": self.bootstrap_servers, **self.settings.client_options()}
 
     def producer_options(self) -> dict[str, Any]:
-        """Producer settings every service uses: durable acks, idempotence where supported."""
+        """Producer settings every service uses: durable acks, idempotence where supported.
+
+        No linger: a stage sends each batch's outputs as ready-made record batches and then
+        waits for their acknowledgements, so lingering only delayed them (5 ms per hop, and
+        more while another request to the same broker was in flight). In the two-service
+        pipeline at 1,500 ev/s the median end-to-end latency went from about 200 to 115 ms.
+        """
         return {
             "acks": "all",
             "enable_idempotence": self.capabilities.idempotent_producer,
-            "linger_ms": 5,
+            "linger_ms": 0,
             "max_batch_size": 1024 * 1024,
             "compression_type": None,
         }

@@ -7,6 +7,7 @@ only moves them when a mapped buffer is freed.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import subprocess
@@ -81,3 +82,15 @@ def test_an_operators_variable_is_not_overridden() -> None:
     result = _probe("pin", MALLOC_MMAP_THRESHOLD_="4194304")
     assert result["applied"] == {"MALLOC_TRIM_THRESHOLD_": memory.THRESHOLD_BYTES}
     assert result["mapped"] is False  # 512 KiB is below the operator's 4 MiB threshold
+
+
+def test_freezing_takes_the_live_heap_out_of_collections() -> None:
+    survivor: list[list[int]] = [[i] for i in range(10)]
+    gc.collect()
+    assert any(o is survivor for o in gc.get_objects(2))
+    try:
+        frozen = memory.freeze_startup_heap()
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(o is survivor for o in gc.get_objects(2))
+    finally:
+        gc.unfreeze()
