@@ -89,8 +89,8 @@ def test_freezing_takes_the_live_heap_out_of_collections() -> None:
     gc.collect()
     assert any(o is survivor for o in gc.get_objects(2))
     try:
-        frozen = memory.freeze_startup_heap()
-        assert frozen == gc.get_freeze_count() > 0
+        # (the count only shrinks afterwards: reference counting still frees frozen objects)
+        assert memory.freeze_startup_heap() >= len(survivor) + 1
         assert not any(o is survivor for o in gc.get_objects(2))
     finally:
         gc.unfreeze()
