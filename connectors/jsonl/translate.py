@@ -99,6 +99,8 @@ def _decimal(value: Any, name: str) -> Decimal:
 def _customer(instance: str, data: Mapping[str, Any]) -> CanonicalModel:
     ref = SourceRef(system=instance, id=_text(data, "id"))
     emails = data.get("emails") or ([data["email"]] if data.get("email") else [])
+    if not isinstance(emails, list):
+        raise UntranslatableRecord(f"field 'emails' is not a list: {emails!r}")
     external = (
         {"customer_number": str(data["customer_number"])} if data.get("customer_number") else {}
     )
