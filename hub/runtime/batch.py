@@ -51,6 +51,31 @@ def batch_subscriber(
     return subscriber
 
 
+def next_offsets(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
+    """The offset to commit for each partition ``records`` came from (one past its last)."""
+    after: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        after[tp] = max(after.get(tp, 0), record.offset + 1)
+    return after
+
+
+async def commit_batch(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    """Commit the partitions this batch came from, not every assigned partition.
+
+    A bare ``commit()`` writes an offset for every partition the member holds, so a stage
+    subscribed to three topics of six partitions writes eighteen offsets per batch even when
+    the batch came from one partition. Those writes are what a broker's offset store (and,
+    on an object-store-backed broker, its request budget) spends per batch. A partition
+    revoked while the batch was handled is left out (its new owner gets those records
+    again, and de-duplication absorbs them), as a bare ``commit()`` would leave it out.
+    """
+    held = consumer.assignment()
+    offsets = {tp: offset for tp, offset in next_offsets(records).items() if tp in held}
+    if offsets:
+        await consumer.commit(offsets)
+
+
 def rewind(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
     """Seek each partition back to its first offset in ``records`` for re-delivery."""
     first: dict[TopicPartition, int] = {}
@@ -90,5 +115,5 @@ async def run_batch(
         rewind(consumer, records)
         log.exception("publishing a batch failed; rewound for re-delivery", extra={"stage": stage})
         raise
-    await consumer.commit()
+    await commit_batch(consumer, records)
     return len(outputs)

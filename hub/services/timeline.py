@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from faststream.kafka import KafkaMessage, KafkaRouter
 
 from hub.api.timelines import timeline_router
-from hub.runtime.batch import batch_subscriber, rewind
+from hub.runtime.batch import batch_subscriber, commit_batch, rewind
 from hub.runtime.deadletter import dead_letter
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
@@ -64,7 +64,7 @@ async def store_batch(
         rewind(consumer, records)
         log.exception("storing a timeline batch failed; rewound for re-delivery")
         raise
-    await consumer.commit()  # type: ignore[attr-defined]
+    await commit_batch(consumer, records)
     for transition in result.transitions:
         runtime.metrics.timeline_stage_duration.labels(
             process=transition.process, stage=transition.stage

@@ -132,3 +132,40 @@ async def test_a_failed_send_commits_nothing_and_redelivers(
         await broker.stop()
         await producer.stop()
     assert [r.value for r in outputs] == [v + b"!" for v in values]
+
+
+async def test_a_batch_commits_only_the_partitions_it_came_from(
+    kafka_cluster: KafkaCluster, unique: str
+) -> None:
+    source, out, group = f"t.src.{unique}", f"t.out.{unique}", f"g-{unique}"
+    await make_topics(kafka_cluster, source, out, partitions=3)
+    values = [f"r{i}".encode() for i in range(10)]
+    # one key, so every record lands on one partition of the three
+    await produce(kafka_cluster, source, [KafkaRecord(b"k", v, []) for v in values])
+
+    producer = Producer(kafka_cluster, HubMetrics.create())
+    broker = await _run_stage(kafka_cluster, producer, source, out, group)
+    partitions = [TopicPartition(source, p) for p in range(3)]
+    try:
+        await consume_all(kafka_cluster, out, expected=10)
+        committed: dict[int, int | None] = {}
+        for _ in range(50):
+            committed = await _committed_all(kafka_cluster, group, partitions)
+            if 10 in committed.values():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await broker.stop()
+        await producer.stop()
+    assert sorted(committed.values(), key=lambda v: v or 0) == [None, None, 10], committed
+
+
+async def _committed_all(
+    cluster: KafkaCluster, group: str, partitions: list[TopicPartition]
+) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(group_id=group, **cluster.client_options())
+    await consumer.start()
+    try:
+        return {tp.partition: await consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
