@@ -144,6 +144,9 @@ class ConsumerSettings(BaseSettings):
     #: How long the broker may hold a fetch for an idle partition. Kafka answers as soon as
     #: data arrives; the embedded Tansu broker waits much longer before answering (about
     #: 110 ms per idle fetch at the client default of 500), which adds up at every hop.
+    #: On the embedded broker's S3 engine the wait also bounds how much of a backlog one
+    #: fetch returns (it answers with what it read from storage in that time), so a
+    #: persistent embedded broker wants 500 (docs/operations.md).
     fetch_max_wait_ms: int = 50
     #: Upper bounds of what one fetch may buffer, per partition and in all. A batch is at
     #: most ``max_records`` (about 300 KB of canonical events), so the client defaults
