@@ -20,6 +20,7 @@ from faststream.kafka import KafkaRouter
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from hub.runtime.deadletter import dead_letter
+from hub.runtime.offsets import committer_for
 from hub.runtime.producer import Output, Producer
 from hub.runtime.settings import ConsumerSettings
 
@@ -51,29 +52,10 @@ def batch_subscriber(
     return subscriber
 
 
-def next_offsets(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
-    """The offset to commit for each partition ``records`` came from (one past its last)."""
-    after: dict[TopicPartition, int] = {}
-    for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        after[tp] = max(after.get(tp, 0), record.offset + 1)
-    return after
-
-
 async def commit_batch(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-    """Commit the partitions this batch came from, not every assigned partition.
-
-    A bare ``commit()`` writes an offset for every partition the member holds, so a stage
-    subscribed to three topics of six partitions writes eighteen offsets per batch even when
-    the batch came from one partition. Those writes are what a broker's offset store (and,
-    on an object-store-backed broker, its request budget) spends per batch. A partition
-    revoked while the batch was handled is left out (its new owner gets those records
-    again, and de-duplication absorbs them), as a bare ``commit()`` would leave it out.
-    """
-    held = consumer.assignment()
-    offsets = {tp: offset for tp, offset in next_offsets(records).items() if tp in held}
-    if offsets:
-        await consumer.commit(offsets)
+    """Commit the partitions ``records`` came from (:mod:`hub.runtime.offsets`); call it only
+    once the batch's outputs are acknowledged."""
+    await committer_for(consumer).commit(records)
 
 
 def rewind(consumer: Any, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
