@@ -152,7 +152,14 @@ class ServiceHost:
         ok, checks = readiness(self.monitor, self.runtime.broker, self.started)
         if self.startup_problem:
             checks["services"]["reason"] = self.startup_problem
-        return ok, checks
+        loading = {
+            s.name: reason
+            for s in self.services
+            if s.not_ready is not None and (reason := s.not_ready()) is not None
+        }
+        if loading:
+            checks["services"] = checks["services"] | {"ok": False, "loading": loading}
+        return ok and not loading, checks
 
 
 def build_app(host: ServiceHost) -> FastAPI:

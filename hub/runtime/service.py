@@ -49,6 +49,9 @@ class Service:
     tasks: list[BackgroundTask] = field(default_factory=list)
     #: Topics the service reads or writes; start-up waits until all of them exist.
     topics: tuple[str, ...] = ()
+    #: Why the service cannot serve yet (state it must load first), or None when it can;
+    #: ``/readyz`` reports not ready while any service gives a reason.
+    not_ready: Callable[[], str | None] | None = None
 
 
 ServiceFactory = Callable[[Runtime], Service]

@@ -185,6 +185,8 @@ def translator_service(
         kafka=router,
         http=lookup_routes(store),
         tasks=[store.run] + ([rules.watch] if rules is not None else []),
+        # lookups and translation both need the identity map rebuilt from hub.identity
+        not_ready=lambda: None if store.ready.is_set() else "identity map is still loading",
         topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ, *departments),
     )
 
