@@ -109,13 +109,22 @@ async def test_poison_in_the_middle_goes_to_the_dlq_before_the_commit(
     assert headers["dlq_stage"] == b"test-stage"
 
 
+async def _ten_records_under_one_key(
+    cluster: KafkaCluster, unique: str, partitions: int
+) -> tuple[str, str, str, list[bytes]]:
+    """Source and output topics, a group name, and the ten values written to the source
+    (one key, so all of them land on one partition)."""
+    source, out, group = f"t.src.{unique}", f"t.out.{unique}", f"g-{unique}"
+    await make_topics(cluster, source, out, partitions=partitions)
+    values = [f"r{i}".encode() for i in range(10)]
+    await produce(cluster, source, [KafkaRecord(b"k", v, []) for v in values])
+    return source, out, group, values
+
+
 async def test_a_failed_send_commits_nothing_and_redelivers(
     kafka_cluster: KafkaCluster, unique: str
 ) -> None:
-    source, out, group = f"t.src.{unique}", f"t.out.{unique}", f"g-{unique}"
-    await make_topics(kafka_cluster, source, out, partitions=1)
-    values = [f"r{i}".encode() for i in range(10)]
-    await produce(kafka_cluster, source, [KafkaRecord(b"k", v, []) for v in values])
+    source, out, group, values = await _ten_records_under_one_key(kafka_cluster, unique, 1)
 
     producer = FlakyProducer(kafka_cluster, HubMetrics.create(), failing_topic=out)
     broker = await _run_stage(kafka_cluster, producer, source, out, group)
@@ -137,11 +146,7 @@ async def test_a_failed_send_commits_nothing_and_redelivers(
 async def test_a_batch_commits_only_the_partitions_it_came_from(
     kafka_cluster: KafkaCluster, unique: str
 ) -> None:
-    source, out, group = f"t.src.{unique}", f"t.out.{unique}", f"g-{unique}"
-    await make_topics(kafka_cluster, source, out, partitions=3)
-    values = [f"r{i}".encode() for i in range(10)]
-    # one key, so every record lands on one partition of the three
-    await produce(kafka_cluster, source, [KafkaRecord(b"k", v, []) for v in values])
+    source, out, group, _ = await _ten_records_under_one_key(kafka_cluster, unique, 3)
 
     producer = Producer(kafka_cluster, HubMetrics.create())
     broker = await _run_stage(kafka_cluster, producer, source, out, group)
