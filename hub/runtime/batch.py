@@ -36,12 +36,19 @@ def undecoded(msg: Any) -> None:
 
 
 def batch_subscriber(
-    router: KafkaRouter, *topics: str, group_id: str, settings: ConsumerSettings | None = None
+    router: KafkaRouter,
+    *topics: str,
+    group_id: str,
+    pattern: str | None = None,
+    settings: ConsumerSettings | None = None,
 ) -> BatchSubscriber:
-    """A batch subscriber whose handler commits itself (via :func:`run_batch`)."""
+    """A batch subscriber whose handler commits itself (via :func:`run_batch`), on
+    ``topics`` or, without them, on the topics matching ``pattern``."""
     settings = settings or ConsumerSettings()
+    where: dict[str, Any] = {} if topics else {"pattern": pattern}
     subscriber: BatchSubscriber = router.subscriber(
         *topics,
+        **where,
         group_id=group_id,
         batch=True,
         ack_policy=AckPolicy.MANUAL,

@@ -17,18 +17,15 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
-from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from connectors.kit.registry import InstanceTranslators
 from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
-from hub.runtime.batch import rewind, run_batch, undecoded
+from hub.runtime.batch import batch_subscriber, rewind, run_batch
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
-from hub.runtime.settings import ConsumerSettings
 from hub.services.router import CANONICAL_TOPICS, RouterStage
 from hub.topics import CUSTOMERS, DLQ, IDENTITY, ORDERS, SUPPORT, department_topic
 from hub.translate.stage import STAGE, TranslationStage, TranslatorLookup, merged_event
@@ -138,19 +135,8 @@ def translator_service(
         return outputs
 
     router = KafkaRouter()
-    settings = ConsumerSettings()
-    options: dict[str, Any] = {
-        "group_id": group_id,
-        "batch": True,
-        "ack_policy": AckPolicy.MANUAL,
-        "decoder": undecoded,
-        "auto_offset_reset": "earliest",
-        **settings.subscriber_options(),
-    }
-    subscriber: BatchSubscriber = (
-        router.subscriber(*raw_topics, **options)
-        if raw_topics
-        else router.subscriber(pattern=RAW_PATTERN, **options)
+    subscriber = batch_subscriber(
+        router, *(raw_topics or ()), group_id=group_id, pattern=RAW_PATTERN
     )
 
     @subscriber
