@@ -27,6 +27,9 @@ HEADER_PREFIX = "ce_"
 EXTENSION_ATTRIBUTES = ("partitionkey", "correlationid", "causationid", "traceparent")
 _CORE_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "dataschema")
 _KNOWN_ATTRIBUTES = frozenset((*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES))
+_ATTRIBUTE_ORDER = (*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES)
+_HEADER_NAMES = {name: HEADER_PREFIX + name for name in _ATTRIBUTE_ORDER}
+_HEADER_ATTRIBUTES = {header: name for name, header in _HEADER_NAMES.items()}
 
 #: Namespace of every Handoff event id (uuid5), fixed forever: changing it changes all ids.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e3a-5d0b-4c59-9a43-2b7e0c6d8f10")
@@ -101,7 +104,7 @@ class Envelope(BaseModel):
     def attributes(self) -> dict[str, str]:
         """Every set attribute except data and content type, as header strings."""
         out: dict[str, str] = {}
-        for name in (*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES):
+        for name in _ATTRIBUTE_ORDER:
             value = getattr(self, name)
             if value is None:
                 continue
@@ -112,10 +115,31 @@ class Envelope(BaseModel):
 
     def to_kafka(self) -> KafkaRecord:
         """Encode in binary content mode; the partition key becomes the record key."""
-        headers = [(HEADER_PREFIX + k, v.encode()) for k, v in self.attributes().items()]
-        headers.append((CONTENT_TYPE_HEADER, self.datacontenttype.encode()))
-        key = self.partitionkey.encode() if self.partitionkey is not None else None
-        return KafkaRecord(key=key, value=orjson.dumps(self.data), headers=headers)
+        return self.encoded()
+
+    def encoded(self, **changes: Any) -> KafkaRecord:
+        """``self.model_copy(update=changes).to_kafka()`` without building the copy: the
+        translator encodes every canonical event with its key, ids and customer filled in."""
+        values = {**self.__dict__, **changes} if changes else self.__dict__
+        headers: list[tuple[str, bytes]] = []
+        named: set[str] = set()
+        for name in _ATTRIBUTE_ORDER:
+            value = values[name]
+            if value is None:
+                continue
+            text = format_time(value) if isinstance(value, datetime) else str(value)
+            headers.append((_HEADER_NAMES[name], text.encode()))
+            named.add(name)
+        for name, text in values["extensions"].items():
+            if name not in named:
+                headers.append((HEADER_PREFIX + name, text.encode()))
+        headers.append((CONTENT_TYPE_HEADER, values["datacontenttype"].encode()))
+        key = values["partitionkey"]
+        return KafkaRecord(
+            key=key.encode() if key is not None else None,
+            value=orjson.dumps(values["data"]),
+            headers=headers,
+        )
 
     def caused(self, **changes: Any) -> Envelope:
         """A follow-up event of this one: same correlation, causation pointing here."""
@@ -136,11 +160,15 @@ class Envelope(BaseModel):
         attrs: dict[str, Any] = {}
         extensions: dict[str, str] = {}
         for raw_name, raw_value in items:
-            name = raw_name.lower()
             try:
                 text = raw_value.decode() if isinstance(raw_value, bytes) else str(raw_value)
             except UnicodeDecodeError as exc:
                 raise EnvelopeError(f"header {raw_name!r} is not UTF-8") from exc
+            known = _HEADER_ATTRIBUTES.get(raw_name)
+            if known is not None:  # a contract attribute, spelled as we write it
+                attrs[known] = text
+                continue
+            name = raw_name.lower()
             if name.startswith(HEADER_PREFIX):
                 attr = name[len(HEADER_PREFIX) :]
                 if attr in _KNOWN_ATTRIBUTES:

@@ -135,9 +135,14 @@ class Rule(_Strict):
     to: list[str] = Field(min_length=1)
 
     def matches(self, event_type: str, data: Any) -> bool:
-        return any(fnmatchcase(event_type, pattern) for pattern in self.types) and all(
-            condition.holds(data) for condition in self.when
-        )
+        return self.matches_type(event_type) and self.holds(data)
+
+    def matches_type(self, event_type: str) -> bool:
+        return any(fnmatchcase(event_type, pattern) for pattern in self.types)
+
+    def holds(self, data: Any) -> bool:
+        """Whether every condition holds for ``data`` (the type is checked apart)."""
+        return all(condition.holds(data) for condition in self.when)
 
 
 class DepartmentPolicy(_Strict):

@@ -15,14 +15,13 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.routing.config import Rule
 from hub.routing.policy import FieldPlan, LabelSource, PolicyTable, registry_labels
-from hub.routing.route import departments_for
+from hub.routing.route import departments_of
 
 log = logging.getLogger(__name__)
 _MAX_CACHED_TYPES = 1024
@@ -47,12 +46,10 @@ class CompiledRules:
     def departments(self, event_type: str, data: Any) -> list[str]:
         rules = self._candidates.get(event_type)
         if rules is None:
-            rules = tuple(
-                r for r in self._rules if any(fnmatchcase(event_type, p) for p in r.types)
-            )
+            rules = tuple(r for r in self._rules if r.matches_type(event_type))
             if len(self._candidates) < _MAX_CACHED_TYPES:
                 self._candidates[event_type] = rules
-        return departments_for(rules, self._departments, event_type, data)
+        return departments_of(rules, self._departments, data)
 
     def plan(self, event_type: str, version: int | None, department: str) -> FieldPlan:
         return self.policies.plan(event_type, version, department)

@@ -20,9 +20,17 @@ def departments_for(
     rules: Iterable[Rule], departments: Collection[str], event_type: str, data: Any
 ) -> list[str]:
     """The departments for an event of ``event_type`` with ``data`` under ``rules``."""
+    return departments_of([r for r in rules if r.matches_type(event_type)], departments, data)
+
+
+def departments_of(
+    candidates: Iterable[Rule], departments: Collection[str], data: Any
+) -> list[str]:
+    """The departments for an event with ``data`` under ``candidates``, rules whose type
+    globs already match its type (routing caches them per type)."""
     out: list[str] = []
-    for rule in rules:
-        if not rule.matches(event_type, data):
+    for rule in candidates:
+        if not rule.holds(data):
             continue
         for target in rule.to:
             name = target

@@ -115,17 +115,15 @@ class TranslationStage:
         for event, valid in events:
             extra, data = self._identify(event, valid)
             topic, key = topic_and_key(event.type, data)
-            out = event.model_copy(
-                update={
-                    "data": data,
-                    "partitionkey": key,
-                    "causationid": event.causationid or raw.id,
-                    "correlationid": event.correlationid or raw.correlationid or raw.id,
-                    "time": event.time or raw.time,
-                }
+            out = event.encoded(
+                data=data,
+                partitionkey=key,
+                causationid=event.causationid or raw.id,
+                correlationid=event.correlationid or raw.correlationid or raw.id,
+                time=event.time or raw.time,
             )
             outputs.extend(extra)
-            outputs.append((topic, out.to_kafka()))
+            outputs.append((topic, out))
         return outputs
 
     # -- steps -----------------------------------------------------------------------

@@ -51,6 +51,27 @@ def test_round_trip_is_lossless() -> None:
     assert Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers) == event
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"partitionkey": "C-1", "causationid": "raw-1", "data": {"customer_id": "C-1"}},
+        {"time": None, "subject": None, "partitionkey": None},
+        {"time": datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=2)))},
+    ],
+)
+def test_encoding_with_changes_is_encoding_the_changed_copy(changes: dict[str, object]) -> None:
+    event = _sample(extensions={"vendorflag": "x"})
+    assert event.encoded(**changes) == event.model_copy(update=changes).to_kafka()
+
+
+def test_an_extension_never_overrides_a_set_attribute() -> None:
+    event = _sample().model_copy(update={"extensions": {"subject": "other", "vendorflag": "x"}})
+    headers = event.to_kafka().headers
+    assert [v for k, v in headers if k == "ce_subject"] == [b"SO042"]
+    assert ("ce_vendorflag", b"x") in headers
+
+
 def test_sdk_decodes_what_we_write() -> None:
     event = _sample()
     record = event.to_kafka()
