@@ -29,7 +29,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from connectors.kit.registry import translator_for
+from connectors.kit.registry import connector_types, translator_for
 from hub.bench import desk
 from hub.bench.records import Instances
 from hub.config import HubConfig
@@ -182,6 +182,7 @@ def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - opt
     from schemas import Envelope  # noqa: PLC0415
 
     config = HubConfig()
+    connector_types()  # as the translator service does before it is ready
     stage = TranslationStage(config, lookup)
     router = RouterStage(RulesHolder(config))
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaMessage, KafkaRouter
 
-from connectors.kit.registry import InstanceTranslators
+from connectors.kit.registry import InstanceTranslators, connector_types
 from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
@@ -98,6 +98,10 @@ def translator_service(
     metrics = runtime.metrics
     router_stage = RouterStage(rules, metrics) if rules is not None else None
     resolver = IdentityResolver()
+    # import the installed connector types now, while the service is not yet ready, not
+    # when the first raw record asks for one (a fraction of a second of imports in the
+    # middle of the first batch)
+    connector_types()
     if lookup is None:
         lookup = InstanceTranslators(runtime.config.connectors)
     stage = TranslationStage(runtime.config, lookup, resolver, metrics)
