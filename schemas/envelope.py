@@ -156,29 +156,7 @@ class Envelope(BaseModel):
         headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes],
     ) -> Envelope:
         """Decode a binary-mode record, raising :class:`EnvelopeError` with the reason."""
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        attrs: dict[str, Any] = {}
-        extensions: dict[str, str] = {}
-        for raw_name, raw_value in items:
-            try:
-                text = raw_value.decode() if isinstance(raw_value, bytes) else str(raw_value)
-            except UnicodeDecodeError as exc:
-                raise EnvelopeError(f"header {raw_name!r} is not UTF-8") from exc
-            known = _HEADER_ATTRIBUTES.get(raw_name)
-            if known is not None:  # a contract attribute, spelled as we write it
-                attrs[known] = text
-                continue
-            name = raw_name.lower()
-            if name.startswith(HEADER_PREFIX):
-                attr = name[len(HEADER_PREFIX) :]
-                if attr in _KNOWN_ATTRIBUTES:
-                    attrs[attr] = text
-                else:
-                    extensions[attr] = text
-            elif name == CONTENT_TYPE_HEADER:
-                attrs["datacontenttype"] = text.split(";", 1)[0].strip()
-        if extensions:
-            attrs["extensions"] = extensions
+        attrs = _header_attributes(headers.items() if isinstance(headers, Mapping) else headers)
         if "specversion" not in attrs:
             raise EnvelopeError("no ce_specversion header: not a binary-mode CloudEvent")
         if key is not None and "partitionkey" not in attrs:
@@ -198,3 +176,30 @@ class Envelope(BaseModel):
                 for err in exc.errors()
             )
             raise EnvelopeError(f"invalid CloudEvent: {problems}") from exc
+
+
+def _header_attributes(items: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
+    """The CloudEvent attributes in a record's headers (``extensions`` for unknown ones)."""
+    attrs: dict[str, Any] = {}
+    extensions: dict[str, str] = {}
+    for raw_name, raw_value in items:
+        try:
+            text = raw_value.decode() if isinstance(raw_value, bytes) else str(raw_value)
+        except UnicodeDecodeError as exc:
+            raise EnvelopeError(f"header {raw_name!r} is not UTF-8") from exc
+        known = _HEADER_ATTRIBUTES.get(raw_name)
+        if known is not None:  # a contract attribute, spelled as we write it
+            attrs[known] = text
+            continue
+        name = raw_name.lower()
+        if name.startswith(HEADER_PREFIX):
+            attr = name[len(HEADER_PREFIX) :]
+            if attr in _KNOWN_ATTRIBUTES:
+                attrs[attr] = text
+            else:
+                extensions[attr] = text
+        elif name == CONTENT_TYPE_HEADER:
+            attrs["datacontenttype"] = text.split(";", 1)[0].strip()
+    if extensions:
+        attrs["extensions"] = extensions
+    return attrs
