@@ -28,8 +28,7 @@ EXTENSION_ATTRIBUTES = ("partitionkey", "correlationid", "causationid", "tracepa
 _CORE_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "dataschema")
 _KNOWN_ATTRIBUTES = frozenset((*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES))
 _ATTRIBUTE_ORDER = (*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES)
-_HEADER_NAMES = {name: HEADER_PREFIX + name for name in _ATTRIBUTE_ORDER}
-_HEADER_ATTRIBUTES = {header: name for name, header in _HEADER_NAMES.items()}
+_HEADER_ATTRIBUTES = {HEADER_PREFIX + name: name for name in _ATTRIBUTE_ORDER}
 
 #: Namespace of every Handoff event id (uuid5), fixed forever: changing it changes all ids.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e3a-5d0b-4c59-9a43-2b7e0c6d8f10")
@@ -103,15 +102,7 @@ class Envelope(BaseModel):
 
     def attributes(self) -> dict[str, str]:
         """Every set attribute except data and content type, as header strings."""
-        out: dict[str, str] = {}
-        for name in _ATTRIBUTE_ORDER:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            out[name] = format_time(value) if isinstance(value, datetime) else str(value)
-        for name, text in self.extensions.items():
-            out.setdefault(name, text)
-        return out
+        return _attribute_texts(self.__dict__)
 
     def to_kafka(self) -> KafkaRecord:
         """Encode in binary content mode; the partition key becomes the record key."""
@@ -121,18 +112,7 @@ class Envelope(BaseModel):
         """``self.model_copy(update=changes).to_kafka()`` without building the copy: the
         translator encodes every canonical event with its key, ids and customer filled in."""
         values = {**self.__dict__, **changes} if changes else self.__dict__
-        headers: list[tuple[str, bytes]] = []
-        named: set[str] = set()
-        for name in _ATTRIBUTE_ORDER:
-            value = values[name]
-            if value is None:
-                continue
-            text = format_time(value) if isinstance(value, datetime) else str(value)
-            headers.append((_HEADER_NAMES[name], text.encode()))
-            named.add(name)
-        for name, text in values["extensions"].items():
-            if name not in named:
-                headers.append((HEADER_PREFIX + name, text.encode()))
+        headers = [(HEADER_PREFIX + k, v.encode()) for k, v in _attribute_texts(values).items()]
         headers.append((CONTENT_TYPE_HEADER, values["datacontenttype"].encode()))
         key = values["partitionkey"]
         return KafkaRecord(
@@ -203,3 +183,17 @@ def _header_attributes(items: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
     if extensions:
         attrs["extensions"] = extensions
     return attrs
+
+
+def _attribute_texts(values: Mapping[str, Any]) -> dict[str, str]:
+    """The set attributes among an envelope's field ``values``, as header strings; an
+    extension never replaces an attribute the contract names."""
+    out: dict[str, str] = {}
+    for name in _ATTRIBUTE_ORDER:
+        value = values[name]
+        if value is None:
+            continue
+        out[name] = format_time(value) if isinstance(value, datetime) else str(value)
+    for name, text in values["extensions"].items():
+        out.setdefault(name, text)
+    return out
