@@ -99,7 +99,14 @@ class IdentityResolver:
 
     # -- changes ---------------------------------------------------------------------
     def ensure(self, system: str, source_id: str) -> Resolution:
-        """The golden id of a source identity, assigning one if it is new."""
+        """The golden id of a source identity, assigning one if it is new.
+
+        Most events (orders, tickets) name a customer the resolver already owns under a
+        surviving golden id: then nothing changes and no record is written, so that answer
+        skips :meth:`observe`'s candidate collection."""
+        golden = self.owner.get(source_identity(system, source_id))
+        if golden is not None and golden not in self.parent:
+            return Resolution(golden, [], [])
         return self.observe(system, source_id, (), ())
 
     def observe(  # noqa: PLR0912 - one pass over candidates, evidence and links

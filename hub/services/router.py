@@ -20,7 +20,7 @@ from faststream.kafka import KafkaMessage, KafkaRouter
 from hub.routing.policy import version_of
 from hub.routing.reload import RulesHolder
 from hub.runtime.batch import batch_subscriber, run_batch
-from hub.runtime.metrics import HubMetrics
+from hub.runtime.metrics import Children, HubMetrics
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.topics import CUSTOMERS, DLQ, ORDERS, SUPPORT, department_topic
@@ -39,6 +39,9 @@ class RouterStage:
     def __init__(self, rules: RulesHolder, metrics: HubMetrics | None = None) -> None:
         self.rules = rules
         self.metrics = metrics
+        if metrics is not None:
+            self._routed = Children(metrics.routed_events)
+            self._latency = Children(metrics.end_to_end_latency)
 
     def handle(self, record: ConsumerRecord[bytes, bytes]) -> list[Output]:
         headers = list(record.headers or ())
@@ -82,11 +85,9 @@ class RouterStage:
             except ValueError:
                 latency = None
         for department in departments:
-            self.metrics.routed_events.labels(department=department, type=event_type).inc()
+            self._routed(department, event_type).inc()
             if latency is not None:
-                self.metrics.end_to_end_latency.labels(department=department).observe(
-                    max(latency, 0.0)
-                )
+                self._latency(department).observe(max(latency, 0.0))
 
 
 def router_service(
@@ -100,9 +101,10 @@ def router_service(
     holder = rules or RulesHolder(runtime.config, runtime.settings.config)
     stage = RouterStage(holder, runtime.metrics)
     metrics = runtime.metrics
+    events_in = Children(metrics.events_in)
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        metrics.events_in.labels(service=name, topic=record.topic).inc()
+        events_in(name, record.topic).inc()
         try:
             return stage.handle(record)
         except Exception as exc:

@@ -24,6 +24,7 @@ from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
 from hub.runtime.batch import batch_subscriber, rewind, run_batch
+from hub.runtime.metrics import Children
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.services.router import CANONICAL_TOPICS, RouterStage
@@ -118,8 +119,10 @@ def translator_service(
 
     store = IdentityStore(runtime.cluster, resolver, on_merges=publish_merges)
 
+    events_in = Children(metrics.events_in)
+
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        metrics.events_in.labels(service=name, topic=record.topic).inc()
+        events_in(name, record.topic).inc()
         try:
             outputs = stage.handle(record)
             if router_stage is not None:

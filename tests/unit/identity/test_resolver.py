@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.identity.config import IdentityConfig, IdentityRule
 from hub.identity.evidence import (
@@ -186,3 +189,46 @@ def test_two_instances_that_assigned_independently_converge() -> None:
     assert merges_b
     assert a.resolve("odoo", "1") == a.resolve("hubspot", "9") == b.resolve("odoo", "1")
     assert b.resolve("hubspot", "9") == a.resolve("hubspot", "9")
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(("odoo", "crm", "desk")),
+            st.sampled_from(("1", "2", "3", "4")),
+            st.lists(st.sampled_from(("vat:A", "vat:B", "email:x@y.de")), max_size=2),
+        ),
+        max_size=12,
+    ),
+    system=st.sampled_from(("odoo", "crm", "desk")),
+    source_id=st.sampled_from(("1", "2", "3", "4", "5")),
+)
+def test_ensure_answers_and_changes_exactly_what_observe_without_evidence_does(
+    steps: list[tuple[str, str, list[str]]], system: str, source_id: str
+) -> None:
+    """``ensure`` has a shortcut for a known identity under a surviving golden id; it must
+    give the same customer, records and merges, and leave the same state, as the general
+    path (including identities whose golden id was merged away since)."""
+    resolver = IdentityResolver()
+    for step_system, step_id, keys in steps:
+        resolver.observe(step_system, step_id, tuple(keys), ())
+    shortcut, general = copy.deepcopy(resolver), copy.deepcopy(resolver)
+    assert shortcut.ensure(system, source_id) == general.observe(system, source_id, (), ())
+    assert (shortcut.owner, shortcut.evidence) == (general.owner, general.evidence)
+    assert {k: shortcut.find(k) for k in shortcut.parent} == {
+        k: general.find(k) for k in general.parent
+    }
+
+
+def test_ensure_of_an_identity_whose_golden_id_was_merged_rewrites_its_owner() -> None:
+    resolver = IdentityResolver()
+    first = resolver.observe("odoo", "1", ("vat:A",), ()).customer_id
+    second = resolver.observe("crm", "9", ("vat:B",), ()).customer_id
+    resolver.observe("desk", "5", ("vat:A", "vat:B"), ())  # joins the two
+    merged_away = max(first, second)
+    owner_of_merged = "odoo:1" if merged_away == first else "crm:9"
+    system, source_id = owner_of_merged.split(":")
+    result = resolver.ensure(system, source_id)
+    assert result.customer_id == min(first, second)
+    assert [r.key for r in result.records] == [owner_of_merged]
+    assert resolver.ensure(system, source_id).records == []
