@@ -17,6 +17,11 @@ def _ratio(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _runs(baseline: dict[str, Any]) -> str:
+    rates = [_num(run.get("events_per_s")) for run in baseline.get("runs", [])]
+    return " and ".join(rates) + " ev/s, before and after the hub's phases" if rates else "n/a"
+
+
 def render(result: dict[str, Any]) -> str:
     records = result.get("records", {})
     base = result.get("baseline", {})
@@ -32,7 +37,7 @@ def render(result: dict[str, Any]) -> str:
         f"({', '.join(f'{k} {v}' for k, v in records.get('by_entity', {}).items())})",
         "",
         f"baseline aiokafka consume->produce      {_num(base.get('events_per_s'), ' ev/s')}"
-        f"  (peak RSS {_num(base.get('peak_rss_mb'), ' MB')})",
+        f"  (mean of {_runs(base)}; peak RSS {_num(base.get('peak_rss_mb'), ' MB')})",
         f"translate+identity+route (2 services)   {_num(tr.get('events_per_s'), ' ev/s')}"
         f"  = {_ratio(tr.get('ratio_to_baseline'))}x baseline"
         f"  (peak RSS {_num(tr.get('peak_rss_mb'), ' MB')})",

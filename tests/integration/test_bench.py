@@ -62,6 +62,15 @@ def test_every_figure_is_present_and_sane(run: tuple[dict[str, Any], str]) -> No
     assert base["inputs_delivered"] == base["inputs_expected"] == EVENTS
     assert _positive(base["events_per_s"])
     assert _positive(base["peak_rss_mb"])
+    # run before the hub's phases and again after them; the ratios divide by the mean
+    assert len(base["runs"]) == 2
+    for run in base["runs"]:
+        assert run["complete"] is True
+        assert run["inputs_delivered"] == run["inputs_expected"] == EVENTS
+        assert _positive(run["events_per_s"])
+    assert base["events_per_s"] == pytest.approx(
+        sum(run["events_per_s"] for run in base["runs"]) / 2, abs=0.1
+    )
 
     for name in ("translate_route", "combined"):
         stage = figures[name]
