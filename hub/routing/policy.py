@@ -74,6 +74,8 @@ def _mask(value: Any) -> Any:
 _RECURSE = "recurse"
 _ALLOW = FieldAction.ALLOW.value
 _DROP = FieldAction.DROP.value
+_MASK = FieldAction.MASK.value
+_HASH = FieldAction.HASH.value
 
 
 @dataclass
@@ -88,6 +90,8 @@ class FieldPlan:
     #: object path -> key -> (action, path of the key): ``apply`` walks every event's keys,
     #: so each (object, key) pair resolves its path and action once
     _children: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    #: path -> (action, declared, path of a map's entries or None, path of a list's items)
+    _shapes: dict[str, tuple[str, bool, str | None, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for path in self.labels:
@@ -159,31 +163,56 @@ class FieldPlan:
                     out[key] = result
         return out
 
-    def _value(self, value: Any, path: str) -> tuple[bool, Any]:  # noqa: PLR0911 - per action
-        action = self.action(path)
-        if action == FieldAction.DROP:
+    def _shape(self, path: str) -> tuple[str, bool, str | None, str]:
+        """What ``_value`` needs of ``path``, worked out once per path: every event walks
+        the same paths, and a container's checks built their strings each time."""
+        shape = self._shapes.get(path)
+        if shape is None:
+            entries = path + "{}"
+            is_map = entries in self._containers or entries in self.labels
+            shape = self._shapes[path] = (
+                self.action(path),
+                path in self.labels,
+                entries if is_map else None,
+                path + "[]",
+            )
+        return shape
+
+    def _value(self, value: Any, path: str) -> tuple[bool, Any]:
+        action, declared, entries, items = self._shape(path)
+        if action == _DROP:
             return False, None
-        if action == FieldAction.ALLOW:
+        if action == _ALLOW:
             return True, value
-        if action == FieldAction.MASK:
+        if action == _MASK:
             return True, _mask(value)
-        if action == FieldAction.HASH:
+        if action == _HASH:
             if self.hash_key is None:
                 return False, None
             return True, None if value is None else keyed_hash(self.hash_key, value)
-        # a container: its declared parts decide; one left empty of what was there goes
-        declared = path in self.labels
+        return self._container(value, path, declared, entries, items)
+
+    def _container(
+        self, value: Any, path: str, declared: bool, entries: str | None, items: str
+    ) -> tuple[bool, Any]:
+        """A container's value: its declared parts decide; one left empty of what was
+        there goes, unless the container itself is declared."""
         if isinstance(value, dict):
-            if path + "{}" in self._containers or path + "{}" in self.labels:
-                entries = {k: self._value(v, path + "{}") for k, v in value.items()}
-                inner = {k: result for k, (kept, result) in entries.items() if kept}
+            if entries is not None:
+                inner = {}
+                for k, v in value.items():
+                    kept, result = self._value(v, entries)
+                    if kept:
+                        inner[k] = result
             else:
                 inner = self._object(value, path)
             return bool(inner) or declared or not value, inner
         if isinstance(value, list):
-            item_path = path + "[]"
-            items = [self._value(item, item_path) for item in value]
-            kept_items = [result for kept, result in items if kept and result != {}]
+            kept_items = []
+            for item in value:
+                kept, result = self._value(item, items)
+                if kept and result != {}:
+                    kept_items.append(result)
             return bool(kept_items) or declared or not value, kept_items
         if value is None:
             return True, None
