@@ -10,10 +10,13 @@ overrides. The shipped defaults route every canonical type somewhere sensible, s
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Any
 
 from pydantic import (
@@ -63,8 +66,13 @@ _MISSING = object()
 
 def lookup(data: Any, path: str) -> Any:
     """The value at a dotted path of event data, or a private sentinel when absent."""
+    return lookup_parts(data, path.split("."))
+
+
+def lookup_parts(data: Any, parts: Sequence[str]) -> Any:
+    """:func:`lookup` of a path already split at its dots."""
     node = data
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
             return _MISSING
         node = node[part]
@@ -78,6 +86,14 @@ def _number(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+_COMPARISONS: dict[Op, Callable[[Decimal, Decimal], bool]] = {
+    Op.GT: operator.gt,
+    Op.GTE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LTE: operator.le,
+}
 
 
 class Condition(_Strict):
@@ -102,8 +118,17 @@ class Condition(_Strict):
             raise ValueError("op in needs a list of values")
         return self
 
+    # worked out once per condition: routing tests them on every event of their types
+    @cached_property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.field.split("."))
+
+    @cached_property
+    def bound(self) -> Decimal | None:
+        return _number(self.value)
+
     def holds(self, data: Any) -> bool:  # noqa: PLR0911 - one return per operator
-        found = lookup(data, self.field)
+        found = lookup_parts(data, self.parts)
         if self.op is Op.EXISTS:
             present = found is not _MISSING and found is not None
             return present if self.value is None else present == bool(self.value)
@@ -115,15 +140,10 @@ class Condition(_Strict):
             return bool(found != self.value)
         if self.op is Op.IN:
             return found in self.value
-        left, right = _number(found), _number(self.value)
+        left, right = _number(found), self.bound
         if left is None or right is None:
             return False
-        return {
-            Op.GT: left > right,
-            Op.GTE: left >= right,
-            Op.LT: left < right,
-            Op.LTE: left <= right,
-        }[self.op]
+        return _COMPARISONS[self.op](left, right)
 
 
 class Rule(_Strict):
