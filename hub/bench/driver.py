@@ -416,12 +416,10 @@ TARGETS = {
 
 
 def baseline_figures(first: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
-    """The baseline of the run: two runs of the loop, one before the hub's phases and one
-    after them, and the mean of their rates as the rate every ratio divides by.
-
-    The plain loop's rate moved by up to a factor of three between runs minutes apart on
-    this shared machine, while the hub's phases moved by about a tenth; one baseline run
-    before everything else made the ratios mostly a measure of that moment."""
+    """The baseline of the run: the plain loop before the hub's phases and again after
+    them. Every ratio divides by the mean of the two rates, so a machine that slows down or
+    speeds up during the run (this one is shared) moves the reference with it, and the two
+    rates side by side show how much it moved."""
     rates = [r["events_per_s"] for r in (first, again) if r.get("events_per_s")]
     return {
         "events_per_s": _round(sum(rates) / len(rates)) if rates else None,
