@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 GROUP = "hub-router"
 STAGE = "router"
 CANONICAL_TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
+#: the attributes routing reads; the others are forwarded as they are
+_READ_HEADERS = frozenset(("ce_type", "ce_id", "ce_time", "ce_dataschema", "ce_causationid"))
 
 
 class RouterStage:
@@ -47,7 +49,7 @@ class RouterStage:
         headers = list(record.headers or ())
         attrs: dict[str, str] = {}
         for name, value in headers:
-            if name in ("ce_type", "ce_id", "ce_time", "ce_dataschema", "ce_causationid"):
+            if name in _READ_HEADERS:
                 attrs[name] = value.decode()
         event_type, event_id = attrs.get("ce_type"), attrs.get("ce_id")
         if not event_type or not event_id:
