@@ -586,10 +586,7 @@ class Bench:
             await collector.stop()
 
             self.say("translate + route in one service (translate_and_route, one hop)")
-            tag = self.tag + "c"
-            generator = Generator(Instances.tagged(tag), seed=o.seed, t0=self.t0)
-            combined = list(generator.records(0, o.events))
-            result["combined"] = await self.combined(producer, expected, tag, generator, combined)
+            result["combined"] = await self.combined(producer, expected)
 
             self.say("baseline again")
             again = await self.baseline(producer, BASELINE_RUNS[1])
@@ -629,15 +626,11 @@ class Bench:
         await collector.stop()
         return figures
 
-    async def combined(
-        self,
-        producer: AIOKafkaProducer,
-        expected: Expected,
-        tag: str,
-        generator: Generator,
-        records: Sequence[RawRecord],
-    ) -> dict[str, Any]:
+    async def combined(self, producer: AIOKafkaProducer, expected: Expected) -> dict[str, Any]:
         """The same records under other instance names (fresh ids and raw topics)."""
+        tag = self.tag + "c"
+        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        records = list(generator.records(0, self.options.events))
         await produce_all(producer, records)
         ids = {r.event_id for r in records}
         figures, collector, worker = await self.throughput(

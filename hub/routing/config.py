@@ -154,9 +154,6 @@ class Rule(_Strict):
     when: list[Condition] = Field(default_factory=list)
     to: list[str] = Field(min_length=1)
 
-    def matches(self, event_type: str, data: Any) -> bool:
-        return self.matches_type(event_type) and self.holds(data)
-
     def matches_type(self, event_type: str) -> bool:
         return any(fnmatchcase(event_type, pattern) for pattern in self.types)
 
