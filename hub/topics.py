@@ -23,6 +23,8 @@ CleanupPolicy = Literal["delete", "compact"]
 ORDERS = "hub.orders"
 CUSTOMERS = "hub.customers"
 SUPPORT = "hub.support"
+#: the topics of canonical events, which the router delivers to departments
+CANONICAL_TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
 IDENTITY = "hub.identity"
 CHECKPOINTS = "hub.checkpoints"
 DLQ = "hub.dlq"

@@ -24,7 +24,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -208,30 +207,10 @@ def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - opt
 
     def work(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
         raw = Envelope.from_kafka(key=key, value=value, headers=headers or ())
-        out: list[Any] = []
-        for topic, record in stage.translate(raw):
-            out.append(
-                {
-                    "topic": topic,
-                    "key": record.key,
-                    "value": record.value,
-                    "headers": record.headers,
-                }
-            )
-            if topic in ("hub.orders", "hub.customers", "hub.support"):
-                fake = SimpleNamespace(
-                    topic=topic, key=record.key, value=record.value, headers=record.headers
-                )
-                for dept_topic, dept_record in router.handle(fake):
-                    out.append(
-                        {
-                            "topic": dept_topic,
-                            "key": dept_record.key,
-                            "value": dept_record.value,
-                            "headers": dept_record.headers,
-                        }
-                    )
-        return out
+        return [
+            {"topic": topic, "key": record.key, "value": record.value, "headers": record.headers}
+            for topic, record in stage.translate(raw, router.handle)
+        ]
 
     for name in raw_topics(tag):
         sdf = app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes"))

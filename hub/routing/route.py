@@ -9,11 +9,23 @@ An event no rule matches goes nowhere: nothing is delivered by accident.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from hub.config import HubConfig
 from hub.routing.config import Rule, lookup
 from schemas import Envelope
+
+
+class EventView(NamedTuple):
+    """What routing reads of a canonical event, held by a caller that has just encoded it
+    (the one-hop service), so that the router need not decode the record again."""
+
+    type: str
+    dataschema: str | None
+    time: datetime | None
+    #: JSON-native data, exactly what the record's value encodes
+    data: dict[str, Any]
 
 
 def departments_for(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -19,18 +20,18 @@ from faststream.kafka import KafkaMessage, KafkaRouter
 
 from hub.routing.policy import version_of
 from hub.routing.reload import RulesHolder
+from hub.routing.route import EventView
 from hub.runtime.batch import batch_subscriber, run_batch
 from hub.runtime.metrics import Children, HubMetrics
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
-from hub.topics import CUSTOMERS, DLQ, ORDERS, SUPPORT, department_topic
+from hub.topics import CANONICAL_TOPICS, DLQ, department_topic
 from schemas import EnvelopeError, KafkaRecord
 
 log = logging.getLogger(__name__)
 
 GROUP = "hub-router"
 STAGE = "router"
-CANONICAL_TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
 #: the attributes routing reads; the others are forwarded as they are
 _READ_HEADERS = frozenset(("ce_type", "ce_id", "ce_time", "ce_dataschema", "ce_causationid"))
 
@@ -45,7 +46,25 @@ class RouterStage:
             self._routed = Children(metrics.routed_events)
             self._latency = Children(metrics.end_to_end_latency)
 
-    def handle(self, record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+    def handle(
+        self, record: ConsumerRecord[bytes, bytes] | KafkaRecord, known: EventView | None = None
+    ) -> list[Output]:
+        """The department records of one canonical event.
+
+        ``known`` is what a caller that has just encoded ``record`` itself already holds
+        (the one-hop service): routing then reads it instead of decoding the headers and
+        the JSON value again. Such a record must carry ``ce_causationid``, as every record
+        the translator encodes does."""
+        if known is not None:
+            headers = record.headers if isinstance(record.headers, list) else [*record.headers]
+            return self._deliver(
+                record.key,
+                headers,
+                event_type=known.type,
+                dataschema=known.dataschema,
+                data=known.data,
+                time=known.time,
+            )
         headers = list(record.headers or ())
         attrs: dict[str, str] = {}
         for name, value in headers:
@@ -57,11 +76,30 @@ class RouterStage:
         data = orjson.loads(record.value) if record.value else None
         if not isinstance(data, dict):
             raise EnvelopeError(f"{event_type} {event_id}: data is not a JSON object")
-        rules = self.rules.current
-        departments = rules.departments(event_type, data)
         if "ce_causationid" not in attrs:
             headers.append(("ce_causationid", event_id.encode()))
-        version = version_of(attrs.get("ce_dataschema"))
+        return self._deliver(
+            record.key,
+            headers,
+            event_type=event_type,
+            dataschema=attrs.get("ce_dataschema"),
+            data=data,
+            time=attrs.get("ce_time"),
+        )
+
+    def _deliver(
+        self,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+        *,
+        event_type: str,
+        dataschema: str | None,
+        data: dict[str, Any],
+        time: str | datetime | None,
+    ) -> list[Output]:
+        rules = self.rules.current
+        departments = rules.departments(event_type, data)
+        version = version_of(dataschema)
         outputs: list[Output] = []
         #: departments under the same plan see the same fields: encode that view once
         encoded: dict[int, bytes] = {}
@@ -70,22 +108,26 @@ class RouterStage:
             value = encoded.get(id(plan))
             if value is None:
                 value = encoded[id(plan)] = orjson.dumps(plan.apply(data))
-            outputs.append((department_topic(department), KafkaRecord(record.key, value, headers)))
+            outputs.append((department_topic(department), KafkaRecord(key, value, headers)))
         if self.metrics is not None:
-            self._observe(event_type, attrs.get("ce_time"), departments)
+            self._observe(event_type, time, departments)
         return outputs
 
-    def _observe(self, event_type: str, time: str | None, departments: Sequence[str]) -> None:
+    def _observe(
+        self, event_type: str, time: str | datetime | None, departments: Sequence[str]
+    ) -> None:
         assert self.metrics is not None  # noqa: S101 - checked by the caller
         if not departments:
             self.metrics.routing_failures.labels(reason="no_department").inc()
             return
         latency = None
-        if time:
+        if isinstance(time, str) and time:
             try:
-                latency = (datetime.now(UTC) - datetime.fromisoformat(time)).total_seconds()
+                time = datetime.fromisoformat(time)
             except ValueError:
-                latency = None
+                time = None
+        if isinstance(time, datetime):
+            latency = (datetime.now(UTC) - time).total_seconds()
         for department in departments:
             self._routed(department, event_type).inc()
             if latency is not None:

@@ -27,10 +27,10 @@ from hub.runtime.batch import batch_subscriber, rewind, run_batch
 from hub.runtime.metrics import Children
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
-from hub.services.router import CANONICAL_TOPICS, RouterStage
+from hub.services.router import RouterStage
 from hub.topics import CUSTOMERS, DLQ, IDENTITY, ORDERS, SUPPORT, department_topic
 from hub.translate.stage import STAGE, TranslationStage, TranslatorLookup, merged_event
-from schemas import Envelope, KafkaRecord
+from schemas import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ def translator_service(
 
     With ``rules``, the same batch is also routed (:func:`translate_and_route`)."""
     metrics = runtime.metrics
-    router_stage = RouterStage(rules, metrics) if rules is not None else None
+    # one hop: each canonical event goes to the router as the stage encoded it
+    route = RouterStage(rules, metrics).handle if rules is not None else None
     resolver = IdentityResolver()
     # import the installed connector types now, while the service is not yet ready, not
     # when the first raw record asks for one (a fraction of a second of imports in the
@@ -124,14 +125,7 @@ def translator_service(
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
         events_in(name, record.topic).inc()
         try:
-            outputs = stage.handle(record)
-            if router_stage is not None:
-                outputs += [
-                    delivery
-                    for topic, out in outputs
-                    if topic in CANONICAL_TOPICS
-                    for delivery in router_stage.handle(_as_consumed(topic, out))
-                ]
+            outputs = stage.handle(record, route)
         except Exception as exc:
             reason = type(exc).__name__
             metrics.translation_failures.labels(
@@ -181,12 +175,6 @@ def translator_service(
         # lookups and translation both need the identity map rebuilt from hub.identity
         not_ready=lambda: None if store.ready.is_set() else "identity map is still loading",
         topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ, *departments),
-    )
-
-
-def _as_consumed(topic: str, record: KafkaRecord) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic, -1, -1, 0, 0, record.key, record.value, None, -1, len(record.value), record.headers
     )
 
 

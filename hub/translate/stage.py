@@ -24,9 +24,10 @@ from aiokafka.structs import ConsumerRecord
 from hub.config import HubConfig
 from hub.identity.evidence import customer_evidence
 from hub.identity.resolver import IdentityRecord, IdentityResolver, Merge, Resolution
+from hub.routing.route import EventView
 from hub.runtime.metrics import HubMetrics
 from hub.runtime.producer import Output
-from hub.topics import CUSTOMERS, IDENTITY
+from hub.topics import CANONICAL_TOPICS, CUSTOMERS, IDENTITY
 from hub.translate.topics import topic_and_key
 from schemas import CustomerMerged, Envelope, KafkaRecord, canonical_event
 from schemas.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, dataschema_uri
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Translator = Callable[[Envelope], Sequence[Envelope]]
 TranslatorLookup = Callable[[str], Translator]
+#: the department deliveries of one encoded canonical event (``RouterStage.handle``)
+Route = Callable[[KafkaRecord, EventView | None], Sequence[Output]]
 
 STAGE = "translator"
 IDENTITY_SOURCE = "/hub/identity"
@@ -101,35 +104,48 @@ class TranslationStage:
         self.unacked: list[Output] = []
 
     # -- one record ------------------------------------------------------------------
-    def handle(self, record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+    def handle(
+        self, record: ConsumerRecord[bytes, bytes], route: Route | None = None
+    ) -> list[Output]:
         raw = Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers or ())
-        return self.translate(raw)
+        return self.translate(raw, route)
 
-    def translate(self, raw: Envelope) -> list[Output]:
+    def translate(self, raw: Envelope, route: Route | None = None) -> list[Output]:
+        """The outputs of one raw event; with ``route``, its department deliveries after
+        them (the one-hop service), each event handed over with its decoded parts."""
         type_name = connector_type_of(raw.type)
         if type_name in SKIPPED_TYPES:
             return []
         translator = self.lookup(type_name)
         events = [(event, self._validated(event)) for event in translator(raw)]
         outputs: list[Output] = []
-        for event, valid in events:
+        deliveries: list[Output] = []
+        for event, (valid, native) in events:
             extra, data = self._identify(event, valid)
             topic, key = topic_and_key(event.type, data)
+            time = event.time or raw.time
             out = event.encoded(
                 data=data,
                 partitionkey=key,
                 causationid=event.causationid or raw.id,
                 correlationid=event.correlationid or raw.correlationid or raw.id,
-                time=event.time or raw.time,
+                time=time,
             )
             outputs.extend(extra)
             outputs.append((topic, out))
-        return outputs
+            if route is not None:
+                for extra_topic, record in extra:
+                    if extra_topic in CANONICAL_TOPICS:
+                        deliveries += route(record, None)
+                view = EventView(event.type, event.dataschema, time, data) if native else None
+                deliveries += route(out, view)
+        return outputs + deliveries if deliveries else outputs
 
     # -- steps -----------------------------------------------------------------------
     @staticmethod
-    def _validated(event: Envelope) -> dict[str, Any]:
-        """The event's data, valid for the current version of its type.
+    def _validated(event: Envelope) -> tuple[dict[str, Any], bool]:
+        """The event's data, valid for the current version of its type, and whether it is
+        a fresh model dump (so JSON-native: routing may read it instead of its encoding).
 
         An event :func:`canonical_event` built from an instance of its type's current model
         is not parsed again: that instance was validated when the translator constructed
@@ -141,13 +157,13 @@ class TranslationStage:
             and type(built) is model_for(event.type)
             and event.dataschema == dataschema_uri(event.type, built.version)
         ):
-            return built.model_dump(mode="json")
+            return built.model_dump(mode="json"), True
         model = validate_event(event)
         current = current_version(event.type)
         written = parse_dataschema(event.dataschema)[1] if event.dataschema else current
         if written == current and isinstance(event.data, dict):
-            return dict(event.data)  # valid as written: no second serialisation
-        return model.model_dump(mode="json")
+            return dict(event.data), False  # valid as written: no second serialisation
+        return model.model_dump(mode="json"), True
 
     def _identify(
         self, event: Envelope, data: dict[str, Any]
