@@ -29,6 +29,8 @@ _CORE_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "d
 _KNOWN_ATTRIBUTES = frozenset((*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES))
 _ATTRIBUTE_ORDER = (*_CORE_ATTRIBUTES, *EXTENSION_ATTRIBUTES)
 _HEADER_ATTRIBUTES = {HEADER_PREFIX + name: name for name in _ATTRIBUTE_ORDER}
+#: (attribute, its header) in the order headers are written
+_ATTRIBUTE_HEADERS = tuple((name, HEADER_PREFIX + name) for name in _ATTRIBUTE_ORDER)
 
 #: Namespace of every Handoff event id (uuid5), fixed forever: changing it changes all ids.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e3a-5d0b-4c59-9a43-2b7e0c6d8f10")
@@ -112,8 +114,7 @@ class Envelope(BaseModel):
         """``self.model_copy(update=changes).to_kafka()`` without building the copy: the
         translator encodes every canonical event with its key, ids and customer filled in."""
         values = {**self.__dict__, **changes} if changes else self.__dict__
-        headers = [(HEADER_PREFIX + k, v.encode()) for k, v in _attribute_texts(values).items()]
-        headers.append((CONTENT_TYPE_HEADER, values["datacontenttype"].encode()))
+        headers = _headers(values)
         key = values["partitionkey"]
         return KafkaRecord(
             key=key.encode() if key is not None else None,
@@ -183,6 +184,31 @@ def _header_attributes(items: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
     if extensions:
         attrs["extensions"] = extensions
     return attrs
+
+
+def _headers(values: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """The headers of an envelope's field ``values``: :func:`_attribute_texts` as
+    ``ce_`` headers, then the content type. Written out rather than built from that
+    dict: every canonical and department record is encoded here."""
+    headers: list[tuple[str, bytes]] = []
+    for name, header in _ATTRIBUTE_HEADERS:
+        value = values[name]
+        if value is None:
+            continue
+        if isinstance(value, str):
+            headers.append((header, value.encode()))
+        else:
+            text = format_time(value) if isinstance(value, datetime) else str(value)
+            headers.append((header, text.encode()))
+    extensions = values["extensions"]
+    if extensions:
+        written = {name for name in _ATTRIBUTE_ORDER if values[name] is not None}
+        for name, text in extensions.items():
+            if name not in written:
+                written.add(name)
+                headers.append((HEADER_PREFIX + name, text.encode()))
+    headers.append((CONTENT_TYPE_HEADER, values["datacontenttype"].encode()))
+    return headers
 
 
 def _attribute_texts(values: Mapping[str, Any]) -> dict[str, str]:

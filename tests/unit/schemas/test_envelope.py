@@ -199,3 +199,39 @@ def test_round_trip_property(
     )
     record = event.to_kafka()
     assert Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers) == event
+
+
+_attribute_names = st.sampled_from(
+    ["subject", "dataschema", "partitionkey", "correlationid", "traceparent", "vendorflag", "x"]
+)
+
+
+@given(
+    subject=st.none() | _text,
+    dataschema=st.none() | _text,
+    correlationid=st.none() | _text,
+    moment=st.none() | st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])),
+    extensions=st.dictionaries(_attribute_names, _text, max_size=4),
+)
+def test_headers_are_the_attributes_then_the_content_type(
+    subject: str | None,
+    dataschema: str | None,
+    correlationid: str | None,
+    moment: datetime | None,
+    extensions: dict[str, str],
+) -> None:
+    """The encoder writes its headers directly; they must be ``attributes()`` in order (an
+    extension named like a set attribute left out, one named like an unset one kept)."""
+    event = Envelope(
+        id="e-1",
+        source="/p",
+        type="t",
+        time=moment,
+        subject=subject,
+        dataschema=dataschema,
+        correlationid=correlationid,
+        extensions=extensions,
+        data={},
+    )
+    expected = [(f"ce_{k}", v.encode()) for k, v in event.attributes().items()]
+    assert event.to_kafka().headers == [*expected, ("content-type", b"application/json")]
