@@ -128,8 +128,14 @@ class _Raw:
             raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a date") from exc
 
     def money(self, name: str, currency: str) -> Money:
-        amount = _decimal(self.data.get(name), f"{self.what}: {name}")
-        return Money(amount=amount, currency=currency)
+        return Money(amount=self.amount(name, currency)["amount"], currency=currency)
+
+    def amount(self, name: str, currency: str) -> dict[str, Any]:
+        """The data of a :class:`Money`, for a model that validates it with itself."""
+        return {
+            "amount": _decimal(self.data.get(name), f"{self.what}: {name}"),
+            "currency": currency,
+        }
 
     def currency(self) -> str:
         currency = self.many2one("currency_id")
@@ -318,38 +324,44 @@ def sale_order(raw: _Raw) -> list[Envelope]:
         raise UntranslatableRecord(f"{raw.what}: order has no name (number)")
     events: list[Envelope] = []
     if state in ("sent", "sale", "done"):
+        # the parts both events share are read once and passed as data: the models
+        # validate them with themselves, in one call rather than one construction each
         currency = raw.currency()
         lines = _lines(raw, currency)
         if not lines:
             raise UntranslatableRecord(f"{raw.what} ({order_id}): order has no product lines")
         placed_at = raw.required_when("create_date")
         commitment = raw.when("commitment_date")
+        promised = commitment.date() if commitment else None
+        partner = raw.many2one("partner_id")
+        customer = {"system": raw.instance, "id": str(partner[0])} if partner else None
+        total = raw.amount("amount_total", currency)
         placed = OrderPlaced.model_validate(
             {
                 "order_id": order_id,
                 "order_number": order_id,
-                "customer_ref": raw.customer_ref(),
+                "customer_ref": customer,
                 "placed_at": placed_at,
                 "channel": "other",
                 "lines": lines,
-                "total": raw.money("amount_total", currency),
-                "tax_total": raw.money("amount_tax", currency),
-                "requested_delivery_date": commitment.date() if commitment else None,
+                "total": total,
+                "tax_total": raw.amount("amount_tax", currency),
+                "requested_delivery_date": promised,
             }
         )
         events.append(raw.event(placed, placed_at, "placed"))
-    if state in ("sale", "done"):
-        currency = raw.currency()
-        confirmed_at = raw.required_when("date_order")
-        commitment = raw.when("commitment_date")
-        confirmed = OrderConfirmed(
-            order_id=order_id,
-            customer_ref=raw.customer_ref(),
-            confirmed_at=confirmed_at,
-            promised_delivery_date=commitment.date() if commitment else None,
-            total=raw.money("amount_total", currency),
-        )
-        events.append(raw.event(confirmed, confirmed_at, "confirmed", _stamp(confirmed_at)))
+        if state in ("sale", "done"):
+            confirmed_at = raw.required_when("date_order")
+            confirmed = OrderConfirmed.model_validate(
+                {
+                    "order_id": order_id,
+                    "customer_ref": customer,
+                    "confirmed_at": confirmed_at,
+                    "promised_delivery_date": promised,
+                    "total": total,
+                }
+            )
+            events.append(raw.event(confirmed, confirmed_at, "confirmed", _stamp(confirmed_at)))
     if state == "cancel":
         cancelled_at = raw.required_when("write_date")
         cancelled = OrderCancelled(
