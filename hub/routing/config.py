@@ -158,8 +158,12 @@ class Rule(_Strict):
         return any(fnmatchcase(event_type, pattern) for pattern in self.types)
 
     def holds(self, data: Any) -> bool:
-        """Whether every condition holds for ``data`` (the type is checked apart)."""
-        return all(condition.holds(data) for condition in self.when)
+        """Whether every condition holds for ``data`` (the type is checked apart). A loop,
+        not ``all()`` over a generator: routing asks this of every event's candidate rules."""
+        for condition in self.when:  # noqa: SIM110 - see the docstring
+            if not condition.holds(data):
+                return False
+        return True
 
 
 class DepartmentPolicy(_Strict):

@@ -11,6 +11,7 @@ model does not declare is dropped: a new field never leaks before someone classi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
@@ -49,8 +50,10 @@ def registry_labels(event_type: str, version: int | None) -> Mapping[str, Label]
     return field_labels(model)
 
 
+@functools.lru_cache(maxsize=1024)
 def version_of(dataschema: str | None) -> int | None:
-    """The version in ``urn:handoff:schema:<type>:v<version>``, if there is one."""
+    """The version in ``urn:handoff:schema:<type>:v<version>``, if there is one (cached:
+    the router asks it of every event, and there are few schemas)."""
     if not dataschema:
         return None
     tail = dataschema.rsplit(":", 1)[-1]
