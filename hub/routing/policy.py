@@ -93,6 +93,8 @@ class FieldPlan:
     #: object path -> key -> (action, path of the key): ``apply`` walks every event's keys,
     #: so each (object, key) pair resolves its path and action once
     _children: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    #: object path -> its keys whose action is allow, as far as met
+    _allowed: dict[str, set[str]] = field(default_factory=dict)
     #: path -> (action, declared, path of a map's entries or None, path of a list's items)
     _shapes: dict[str, tuple[str, bool, str | None, str]] = field(default_factory=dict)
 
@@ -145,9 +147,19 @@ class FieldPlan:
         return result
 
     def apply(self, data: Any) -> Any:
+        """The department's view of ``data``. It shares what it keeps unchanged with
+        ``data`` (whole objects, when every key of one is allowed), so neither may be
+        changed afterwards: the router encodes the view at once."""
         return self._object(data, "") if isinstance(data, dict) else data
 
     def _object(self, node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        allowed = self._allowed.get(prefix)
+        if allowed is None:
+            allowed = self._allowed[prefix] = set()
+        elif allowed.issuperset(node):
+            # every key stays as it is (amounts, references): the view is the object
+            # itself, which nothing changes once it is routed
+            return node
         children = self._children.get(prefix)
         if children is None:
             children = self._children[prefix] = {}
@@ -157,6 +169,8 @@ class FieldPlan:
             if known is None:
                 path = f"{prefix}.{key}" if prefix else key
                 known = children[key] = (self.action(path), path)
+                if known[0] == _ALLOW:
+                    allowed.add(key)
             action, path = known
             if action == _ALLOW:
                 out[key] = value
