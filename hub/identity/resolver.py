@@ -104,10 +104,16 @@ class IdentityResolver:
         Most events (orders, tickets) name a customer the resolver already owns under a
         surviving golden id: then nothing changes and no record is written, so that answer
         skips :meth:`observe`'s candidate collection."""
-        golden = self.owner.get(source_identity(system, source_id))
-        if golden is not None and golden not in self.parent:
+        golden = self.surviving(system, source_id)
+        if golden is not None:
             return Resolution(golden, [], [])
         return self.observe(system, source_id, (), ())
+
+    def surviving(self, system: str, source_id: str) -> str | None:
+        """The golden id that owns a source identity, if it owns it and was never merged
+        away: then :meth:`ensure` changes nothing and answers exactly this."""
+        golden = self.owner.get(source_identity(system, source_id))
+        return golden if golden is not None and golden not in self.parent else None
 
     def observe(  # noqa: PLR0912 - one pass over candidates, evidence and links
         self, system: str, source_id: str, evidence: tuple[str, ...], links: tuple[str, ...]

@@ -179,6 +179,10 @@ class TranslationStage:
             evidence = customer_evidence(data, self.config.identity)
             resolution = self.resolver.observe(system, source_id, evidence.keys, evidence.links)
         else:
+            golden = self.resolver.surviving(system, source_id)
+            if golden is not None:  # the usual case for orders and tickets: nothing changes
+                data["customer_id"] = golden
+                return [], data
             resolution = self.resolver.ensure(system, source_id)
         extra = [identity_output(r) for r in resolution.records]
         if self.metrics is not None and resolution.merges:
