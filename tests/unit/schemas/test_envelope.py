@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
@@ -178,6 +179,11 @@ _json = st.recursive(
 )
 
 
+def _minimal(**fields: Any) -> Envelope:
+    """An envelope with only the required attributes besides ``fields``."""
+    return Envelope(**{"id": "e-1", "source": "/p", "type": "t", "data": {}, **fields})
+
+
 @given(
     event_id=_text,
     subject=st.none() | _text,
@@ -188,15 +194,7 @@ _json = st.recursive(
 def test_round_trip_property(
     event_id: str, subject: str | None, key: str | None, data: object, moment: datetime
 ) -> None:
-    event = Envelope(
-        id=event_id,
-        source="/p",
-        type="t",
-        time=moment,
-        subject=subject,
-        partitionkey=key,
-        data=data,
-    )
+    event = _minimal(id=event_id, time=moment, subject=subject, partitionkey=key, data=data)
     record = event.to_kafka()
     assert Envelope.from_kafka(key=record.key, value=record.value, headers=record.headers) == event
 
@@ -222,16 +220,12 @@ def test_headers_are_the_attributes_then_the_content_type(
 ) -> None:
     """The encoder writes its headers directly; they must be ``attributes()`` in order (an
     extension named like a set attribute left out, one named like an unset one kept)."""
-    event = Envelope(
-        id="e-1",
-        source="/p",
-        type="t",
+    event = _minimal(
         time=moment,
         subject=subject,
         dataschema=dataschema,
         correlationid=correlationid,
         extensions=extensions,
-        data={},
     )
     expected = [(f"ce_{k}", v.encode()) for k, v in event.attributes().items()]
     assert event.to_kafka().headers == [*expected, ("content-type", b"application/json")]
