@@ -103,8 +103,13 @@ class Envelope(BaseModel):
     data: Any = None
 
     def attributes(self) -> dict[str, str]:
-        """Every set attribute except data and content type, as header strings."""
-        return _attribute_texts(self.__dict__)
+        """Every set attribute except data and content type, as header strings (read from
+        the headers the encoder writes, so the two never disagree)."""
+        return {
+            name.removeprefix(HEADER_PREFIX): value.decode()
+            for name, value in _headers(self.__dict__)
+            if name != CONTENT_TYPE_HEADER
+        }
 
     def to_kafka(self) -> KafkaRecord:
         """Encode in binary content mode; the partition key becomes the record key."""
@@ -187,9 +192,10 @@ def _header_attributes(items: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
 
 
 def _headers(values: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """The headers of an envelope's field ``values``: :func:`_attribute_texts` as
-    ``ce_`` headers, then the content type. Written out rather than built from that
-    dict: every canonical and department record is encoded here."""
+    """The headers of an envelope's field ``values``: every set attribute as a ``ce_``
+    header, in the contract's order, then the extensions (one never replaces an attribute
+    the contract names), then the content type. Every canonical and department record is
+    encoded here."""
     headers: list[tuple[str, bytes]] = []
     for name, header in _ATTRIBUTE_HEADERS:
         value = values[name]
@@ -209,17 +215,3 @@ def _headers(values: Mapping[str, Any]) -> list[tuple[str, bytes]]:
                 headers.append((HEADER_PREFIX + name, text.encode()))
     headers.append((CONTENT_TYPE_HEADER, values["datacontenttype"].encode()))
     return headers
-
-
-def _attribute_texts(values: Mapping[str, Any]) -> dict[str, str]:
-    """The set attributes among an envelope's field ``values``, as header strings; an
-    extension never replaces an attribute the contract names."""
-    out: dict[str, str] = {}
-    for name in _ATTRIBUTE_ORDER:
-        value = values[name]
-        if value is None:
-            continue
-        out[name] = format_time(value) if isinstance(value, datetime) else str(value)
-    for name, text in values["extensions"].items():
-        out.setdefault(name, text)
-    return out

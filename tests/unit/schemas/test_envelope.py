@@ -218,8 +218,9 @@ def test_headers_are_the_attributes_then_the_content_type(
     moment: datetime | None,
     extensions: dict[str, str],
 ) -> None:
-    """The encoder writes its headers directly; they must be ``attributes()`` in order (an
-    extension named like a set attribute left out, one named like an unset one kept)."""
+    """Set attributes in the contract's order, then the extensions (one named like a set
+    attribute left out, one named like an unset one kept), then the content type; and
+    ``attributes()`` says the same without the prefix."""
     event = _minimal(
         time=moment,
         subject=subject,
@@ -227,5 +228,19 @@ def test_headers_are_the_attributes_then_the_content_type(
         correlationid=correlationid,
         extensions=extensions,
     )
-    expected = [(f"ce_{k}", v.encode()) for k, v in event.attributes().items()]
-    assert event.to_kafka().headers == [*expected, ("content-type", b"application/json")]
+    time = None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    attributes = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/p",
+        "type": "t",
+        "time": time,
+        "subject": subject,
+        "dataschema": dataschema,
+        "correlationid": correlationid,
+    }
+    expected = {k: v for k, v in attributes.items() if v is not None}
+    expected |= {k: v for k, v in extensions.items() if k not in expected}
+    headers = [(f"ce_{k}", v.encode()) for k, v in expected.items()]
+    assert event.to_kafka().headers == [*headers, ("content-type", b"application/json")]
+    assert event.attributes() == expected
