@@ -128,14 +128,11 @@ class _Raw:
             raise UntranslatableRecord(f"{self.what}: {name} {value!r} is not a date") from exc
 
     def money(self, name: str, currency: str) -> Money:
-        return Money(amount=self.amount(name, currency)["amount"], currency=currency)
+        return Money(**self.amount(name, currency))
 
     def amount(self, name: str, currency: str) -> dict[str, Any]:
         """The data of a :class:`Money`, for a model that validates it with itself."""
-        return {
-            "amount": _decimal(self.data.get(name), f"{self.what}: {name}"),
-            "currency": currency,
-        }
+        return _money(self.data.get(name), f"{self.what}: {name}", currency)
 
     def currency(self) -> str:
         currency = self.many2one("currency_id")
@@ -147,10 +144,13 @@ class _Raw:
         return code
 
     def customer_ref(self, name: str = "partner_id") -> SourceRef | None:
+        ref = self.customer(name)
+        return None if ref is None else SourceRef(**ref)
+
+    def customer(self, name: str = "partner_id") -> dict[str, str] | None:
+        """The data of :meth:`customer_ref`, for a model that validates it with itself."""
         partner = self.many2one(name)
-        if partner is None:
-            return None
-        return SourceRef(system=self.instance, id=str(partner[0]))
+        return None if partner is None else {"system": self.instance, "id": str(partner[0])}
 
     def event(self, data: CanonicalModel, at: datetime, *id_parts: str) -> Envelope:
         key = getattr(data, "order_id", None) or str(self.id)
@@ -198,6 +198,11 @@ def _decimal(value: Any, what: str) -> Decimal:
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
     except InvalidOperation as exc:
         raise UntranslatableRecord(f"{what} is not a number: {value!r}") from exc
+
+
+def _money(value: Any, what: str, currency: str) -> dict[str, Any]:
+    """The data of a :class:`Money` of ``value`` (see :func:`_decimal`)."""
+    return {"amount": _decimal(value, what), "currency": currency}
 
 
 def _stamp(moment: datetime) -> str:
@@ -304,14 +309,10 @@ def _lines(raw: _Raw, currency: str) -> list[dict[str, Any]]:
                 "description": (str(row.get("name") or "").strip() or None),
                 "quantity": quantity,
                 "unit": str(unit[1])[:20] if isinstance(unit, list) and len(unit) == 2 else "pcs",
-                "unit_price": {
-                    "amount": _decimal(row.get("price_unit"), f"{raw.what}: price_unit"),
-                    "currency": currency,
-                },
-                "line_total": {
-                    "amount": _decimal(row.get("price_subtotal"), f"{raw.what}: price_subtotal"),
-                    "currency": currency,
-                },
+                "unit_price": _money(row.get("price_unit"), f"{raw.what}: price_unit", currency),
+                "line_total": _money(
+                    row.get("price_subtotal"), f"{raw.what}: price_subtotal", currency
+                ),
             }
         )
     return lines
@@ -333,8 +334,7 @@ def sale_order(raw: _Raw) -> list[Envelope]:
         placed_at = raw.required_when("create_date")
         commitment = raw.when("commitment_date")
         promised = commitment.date() if commitment else None
-        partner = raw.many2one("partner_id")
-        customer = {"system": raw.instance, "id": str(partner[0])} if partner else None
+        customer = raw.customer()
         total = raw.amount("amount_total", currency)
         placed = OrderPlaced.model_validate(
             {
