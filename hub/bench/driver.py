@@ -37,9 +37,7 @@ from hub.runtime.cluster import KafkaCluster
 from hub.runtime.memory import freeze_startup_heap
 from hub.services.router import RouterStage
 from hub.topics import (
-    CUSTOMERS,
-    ORDERS,
-    SUPPORT,
+    CANONICAL_TOPICS,
     TopicSpec,
     catalog,
     create_topics,
@@ -48,7 +46,6 @@ from hub.topics import (
 from hub.translate.stage import TranslationStage
 from schemas import Envelope
 
-CANONICAL = (ORDERS, CUSTOMERS, SUPPORT)
 Progress = Callable[[str], None]
 
 
@@ -384,7 +381,7 @@ def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expe
         outputs = stage.translate(envelope, route)
         expected.seconds += time.perf_counter() - start
         for topic, record in outputs:
-            if topic not in CANONICAL and topic not in departments:
+            if topic not in CANONICAL_TOPICS and topic not in departments:
                 continue
             if _header(record.headers, "ce_type") == "customer.merged":
                 continue  # how many depends on arrival order
@@ -481,7 +478,7 @@ class Bench:
         if self.options.compare_quix:
             extra += [
                 quix_topic(self.tag, name)
-                for name in (*CANONICAL, "hub.identity", "hub.dlq", *self.dept_topics)
+                for name in (*CANONICAL_TOPICS, "hub.identity", "hub.dlq", *self.dept_topics)
             ]
         specs += [TopicSpec(name, "as input", "benchmark output", 6) for name in extra]
         await create_topics(self.cluster, specs, self.config.topics.replication_factor)
@@ -696,7 +693,7 @@ class Bench:
 
     async def canonical_count(self) -> tuple[int, int]:
         """(records, distinct event ids) on the canonical topics."""
-        collector = Collector(self.cluster, CANONICAL, "ce_id", light=True)
+        collector = Collector(self.cluster, CANONICAL_TOPICS, "ce_id", light=True)
         collector.wanted = _Everything()
         await collector.start()
         await collector.settle(quiet=1.5)

@@ -25,14 +25,13 @@ from hub.runtime.service import Runtime, Service
 from hub.timeline.clocks import ClockTicker, Now, utc_now
 from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import IngestResult, StoreError, TimelineStore
-from hub.topics import CUSTOMERS, ORDERS, SUPPORT
+from hub.topics import CANONICAL_TOPICS
 from hub.web import page_router
 
 log = logging.getLogger(__name__)
 
 GROUP = "hub-timeline"
 STAGE = "timeline"
-TOPICS = (ORDERS, CUSTOMERS, SUPPORT)
 
 
 def decode(record: ConsumerRecord[bytes, bytes]) -> TimelineEvent:
@@ -81,7 +80,7 @@ def build(
     ticker = ClockTicker(store, runtime.producer, runtime.metrics, now=now, interval=tick_seconds)
     router = KafkaRouter()
 
-    @batch_subscriber(router, *TOPICS, group_id=group_id)
+    @batch_subscriber(router, *CANONICAL_TOPICS, group_id=group_id)
     async def handle(msg: KafkaMessage) -> None:
         await store_batch(runtime, store, msg.consumer, msg.raw_message)
         try:
@@ -92,7 +91,7 @@ def build(
     http = APIRouter()
     http.include_router(timeline_router(store, runtime.config, now))
     http.include_router(page_router())
-    return Service(name=STAGE, kafka=router, http=http, tasks=[ticker.run], topics=TOPICS)
+    return Service(name=STAGE, kafka=router, http=http, tasks=[ticker.run], topics=CANONICAL_TOPICS)
 
 
 def timeline(runtime: Runtime) -> Service:

@@ -31,14 +31,13 @@ from hub.routing.route import departments_for
 from hub.runtime.cluster import EMBEDDED_CAPABILITIES, KafkaCluster
 from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
-from hub.topics import CUSTOMERS, ORDERS, SUPPORT, department_topic
+from hub.topics import CANONICAL_TOPICS, department_topic
 from hub.translate.stage import TranslationStage
 from schemas import Envelope
 from tests.integration.hub_process import HubProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 INSTANCE = "shop"
-CANONICAL = (ORDERS, CUSTOMERS, SUPPORT)
 SERVICES = ("connectors", "translator", "router", "timeline")
 
 
@@ -226,7 +225,7 @@ def expected_for(lines: list[Line], config: HubConfig) -> Expected:
             continue
         assert not line.poison, f"line {line.position} should have failed to translate"
         for topic, kafka in outputs:
-            if topic not in CANONICAL:
+            if topic not in CANONICAL_TOPICS:
                 continue
             event = Envelope.from_kafka(key=kafka.key, value=kafka.value, headers=kafka.headers)
             if event.type == "customer.merged":
