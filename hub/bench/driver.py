@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 import hub
 from hub.bench.records import Generator, Instances, RawRecord
-from hub.bench.worker import baseline_topic, lookup, quix_topic
+from hub.bench.worker import baseline_topic, floor_topic, lookup, quix_topic
 from hub.config import HubConfig
 from hub.routing.reload import RulesHolder
 from hub.runtime.cluster import KafkaCluster
@@ -124,6 +124,7 @@ class Worker:
         *,
         db: Path | None = None,
         python: str | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.mode = mode
         self.argv = [
@@ -140,6 +141,7 @@ class Worker:
             self.argv.append("--external")
         if db is not None:
             self.argv += ["--db", str(db)]
+        self.argv += extra
         self.log_path = work_dir / f"worker-{mode}.log"
         self.process: asyncio.subprocess.Process | None = None
         self.ready_at = 0.0
@@ -398,6 +400,11 @@ def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expe
 #: Tag suffixes of the two baseline runs' instances: each run reads raw topics that hold
 #: exactly its own records.
 BASELINE_RUNS = ("a", "b")
+#: Tag suffix of the floor measurement's instances (see :func:`hub.bench.worker.floor_outputs`).
+FLOOR_RUN = "f"
+#: The floor's outputs go to copies of these (same partitions), not to the hub's topics: the
+#: timeline phase counts what the canonical topics hold.
+FLOOR_OF = (*CANONICAL_TOPICS, "hub.identity", "hub.dlq")
 #: Each baseline run copies this many times ``--events`` records (the same mix, continued).
 #: At 50k ev/s 20,000 records took 0.4 s, a few of the collector's fetches, so the rate
 #: between the 10 % and 90 % arrivals rested on two or three timestamps.
@@ -470,10 +477,22 @@ class Bench:
     async def topics(self) -> None:
         streams = [
             stream
-            for tag in (self.tag, self.tag + "c", *(self.tag + run for run in BASELINE_RUNS))
+            for tag in (
+                self.tag,
+                self.tag + "c",
+                self.tag + FLOOR_RUN,
+                *(self.tag + run for run in BASELINE_RUNS),
+            )
             for stream in Instances.tagged(tag).streams()
         ]
         specs = catalog(self.config, streams)
+        floor_of = {*FLOOR_OF, *self.dept_topics}
+        floor = self.tag + FLOOR_RUN
+        specs += [
+            TopicSpec(floor_topic(floor, s.name), s.key, s.content, s.partitions)
+            for s in specs
+            if s.name in floor_of
+        ]
         extra = [baseline_topic(self.tag + run) for run in BASELINE_RUNS]
         if self.options.compare_quix:
             extra += [
@@ -490,13 +509,15 @@ class Bench:
         topics: Sequence[str],
         id_header: str,
         ids: set[str],
+        *,
         tag: str | None = None,
+        ready_timeout: float = 90.0,
         **kw: Any,
     ) -> tuple[dict[str, Any], Collector, Worker]:
         collector = Collector(self.cluster, topics, id_header, wanted=ids)
         await collector.start()
         worker = Worker(mode, self.cluster, self.tag if tag is None else tag, self.work_dir, **kw)
-        await worker.start()
+        await worker.start(ready_timeout)
         timeout = max(120.0, len(ids) / 200)
         complete = await collector.wait_for(len(ids), timeout)
         await collector.settle(quiet=0.5)
@@ -585,13 +606,16 @@ class Bench:
             self.say("translate + route in one service (translate_and_route, one hop)")
             result["combined"] = await self.combined(producer, expected)
 
+            self.say("the one-hop service's Kafka work alone (outputs looked up, no stage code)")
+            result["floor"] = await self.floor(producer)
+
             self.say("baseline again")
             again = await self.baseline(producer, BASELINE_RUNS[1])
         finally:
             await producer.stop()
         result["baseline"] = baseline_figures(first_baseline, again)
         baseline_rate = result["baseline"]["events_per_s"]
-        for name in ("translate_route", "combined"):
+        for name in ("translate_route", "combined", "floor"):
             rate = result[name]["events_per_s"]
             result[name]["ratio_to_baseline"] = (
                 round(rate / baseline_rate, 3) if rate and baseline_rate else None
@@ -641,6 +665,37 @@ class Bench:
         rate = figures["events_per_s"]
         self.say("latency of the one-hop service at half its sustained rate")
         figures["latency"] = await self.latency(producer, collector, rate or 100.0, generator)
+        figures |= await worker.stop()
+        await collector.stop()
+        return figures
+
+    async def floor(self, producer: AIOKafkaProducer) -> dict[str, Any]:
+        """The one-hop service's consuming, publishing and committing of the same records
+        (under other instance names), with a lookup of their outputs for its stage code."""
+        tag = self.tag + FLOOR_RUN
+        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        records = list(generator.records(0, self.options.events))
+        await produce_all(producer, records)
+        ids = {r.event_id for r in records}
+        extra = ["--seed", str(self.options.seed), "--t0", self.t0.isoformat()]
+        extra += ["--events", str(self.options.events)]
+        topics = [floor_topic(tag, t) for t in self.dept_topics]
+        figures, collector, worker = await self.throughput(
+            "floor",
+            topics,
+            "ce_causationid",
+            ids,
+            tag=tag,
+            # the worker works out every output before it is ready
+            ready_timeout=90.0 + self.options.events / 1000,
+            extra=extra,
+        )
+        figures |= {
+            "deliveries": collector.deliveries - collector.other,
+            "duplicates": collector.duplicates,
+            "note": "translate_and_route's consume, publish and commit of its own outputs, "
+            "looked up per record instead of computed",
+        }
         figures |= await worker.stop()
         await collector.stop()
         return figures

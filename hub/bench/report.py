@@ -22,6 +22,30 @@ def _runs(baseline: dict[str, Any]) -> str:
     return " and ".join(rates) + " ev/s, before and after the hub's phases" if rates else "n/a"
 
 
+def _per_record(rate: Any) -> float | None:
+    return 1e6 / rate if rate else None
+
+
+def _floor(result: dict[str, Any]) -> list[str]:
+    """The one-hop service's Kafka work alone, and what is left of a record's time for its
+    stage code."""
+    floor = result.get("floor")
+    if not floor:
+        return []
+    kafka = _per_record(floor.get("events_per_s"))
+    whole = _per_record(result.get("combined", {}).get("events_per_s"))
+    split = (
+        f"; per record {whole:.0f} us in all, {kafka:.0f} us of it Kafka work"
+        if kafka is not None and whole is not None
+        else ""
+    )
+    return [
+        f"  its Kafka work alone (no stage code)  {_num(floor.get('events_per_s'), ' ev/s')}"
+        f"  = {_ratio(floor.get('ratio_to_baseline'))}x baseline"
+        f"  (deliveries {_num(floor.get('deliveries'))}{split})"
+    ]
+
+
 def render(result: dict[str, Any]) -> str:
     records = result.get("records", {})
     base = result.get("baseline", {})
@@ -51,6 +75,7 @@ def render(result: dict[str, Any]) -> str:
         f" {_num(result.get('combined', {}).get('deliveries_expected'))})",
         f"  same stage code in-process, no Kafka   "
         f"{_num(result.get('in_process', {}).get('events_per_s'), ' ev/s')}",
+        *_floor(result),
     ]
     if quix is not None:
         if quix.get("available"):

@@ -9,7 +9,11 @@ SIGTERM. Modes:
 - ``hub``: translator, router and timeline together (the soak measurement);
 - ``baseline``: a plain aiokafka consume-and-produce loop over the raw topics, a batch at a
   time, committing after each batch is acknowledged;
-- ``quix``: translate and fan out with Quix Streams (needs ``quixstreams`` importable).
+- ``quix``: translate and fan out with Quix Streams (needs ``quixstreams`` importable);
+- ``floor``: the one-hop service's plumbing (the same subscriber, batch runner, producer
+  and commits) with its stage code replaced by a lookup of the outputs that code gives
+  each raw record, worked out before the worker reports ready: what the hub's Kafka work
+  alone allows, whatever the stage code costs.
 
 The driver (:mod:`hub.bench.driver`) starts one worker per measurement so that each gets
 the process to itself, and reads its memory from ``/proc``.
@@ -23,33 +27,41 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaMessage, KafkaRouter
 
 from connectors.kit.registry import connector_types, translator_for
 from hub.bench import desk
-from hub.bench.records import Instances
+from hub.bench.records import Generator, Instances
 from hub.config import HubConfig
 from hub.routing.reload import RulesHolder
 from hub.runtime.app import ServiceHost, make_runtime
+from hub.runtime.batch import batch_subscriber, run_batch
 from hub.runtime.cluster import (
     APACHE_KAFKA_CAPABILITIES,
     EMBEDDED_CAPABILITIES,
     KafkaCluster,
 )
+from hub.runtime.metrics import Children
+from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service, ServiceFactory
 from hub.runtime.settings import HubSettings, KafkaSettings
 from hub.services import timeline as timeline_service
-from hub.services.router import router_service
+from hub.services.router import RouterStage, router_service
 from hub.services.translator import translate_and_route, translator_service
 from hub.topics import raw_topic
-from hub.translate.stage import Translator
+from hub.translate.stage import TranslationStage, Translator
+from schemas import Envelope
 
 log = logging.getLogger(__name__)
 
-MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix")
+MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix", "floor")
 BASELINE_BATCH = 2000
 
 
@@ -59,6 +71,11 @@ def baseline_topic(tag: str) -> str:
 
 def quix_topic(tag: str, name: str) -> str:
     return f"bench{tag}.quix.{name}"
+
+
+def floor_topic(tag: str, name: str) -> str:
+    """Where the floor measurement writes what the hub would write to ``name``."""
+    return f"bench{tag}.floor.{name}"
 
 
 def lookup(type_name: str) -> Translator:
@@ -116,10 +133,19 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-async def run_services(mode: str, cluster: KafkaCluster, tag: str, db: Path) -> None:
+async def run_services(
+    mode: str, cluster: KafkaCluster, tag: str, db: Path, floor: FloorRecords | None = None
+) -> None:
     settings = HubSettings(database_url=f"sqlite:///{db}", state_dir=db.parent, log_format="text")
     runtime = make_runtime(settings, HubConfig(), cluster)
-    host = ServiceHost(runtime, factories(mode, tag))
+    if mode == "floor":
+        if floor is None:
+            raise SystemExit("floor needs --seed, --t0 and --events")
+        outputs = floor_outputs(tag, floor)
+        services: list[ServiceFactory] = [lambda rt: floor_service(rt, tag, outputs)]
+    else:
+        services = factories(mode, tag)
+    host = ServiceHost(runtime, services)
     await host.start()
     try:
         while not host.started:  # noqa: ASYNC110 - the host has no event for this
@@ -167,6 +193,66 @@ async def run_baseline(cluster: KafkaCluster, tag: str) -> None:
         await asyncio.gather(task, return_exceptions=True)
         await producer.stop()
         await consumer.stop()
+
+
+@dataclass(frozen=True)
+class FloorRecords:
+    """Which records the floor worker will read: the driver's generator for its tag."""
+
+    seed: int
+    t0: datetime
+    events: int
+
+
+def floor_outputs(tag: str, records: FloorRecords) -> dict[str, list[Output]]:
+    """Raw event id -> the one-hop service's outputs for it, in order, on floor topics.
+
+    The same stage code over the same records in the same order as the service would meet
+    them gives the same outputs (identity records and merges included): the benchmark's
+    expected deliveries rest on that too."""
+    config = HubConfig()
+    connector_types()
+    stage = TranslationStage(config, lookup)
+    route = RouterStage(RulesHolder(config)).handle
+    generator = Generator(Instances.tagged(tag), seed=records.seed, t0=records.t0)
+    outputs: dict[str, list[Output]] = {}
+    for raw in generator.records(0, records.events):
+        event = Envelope.from_kafka(
+            key=raw.record.key, value=raw.record.value, headers=raw.record.headers
+        )
+        outputs[raw.event_id] = [
+            (floor_topic(tag, topic), record) for topic, record in stage.translate(event, route)
+        ]
+    return outputs
+
+
+def floor_service(runtime: Runtime, tag: str, outputs: dict[str, list[Output]]) -> Service:
+    """``translate_and_route`` as it consumes, publishes and commits, with a dictionary
+    lookup where its stage code runs (a raw record it does not know gives nothing)."""
+    events_in = Children(runtime.metrics.events_in)
+    none: list[Output] = []
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
+        events_in("floor", record.topic).inc()
+        for name, value in record.headers:
+            if name == "ce_id":
+                return outputs.get(value.decode(), none)
+        return none
+
+    router = KafkaRouter()
+
+    @batch_subscriber(router, *raw_topics(tag), group_id=f"bench{tag}-floor")
+    async def floor_batch(msg: KafkaMessage) -> None:
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=msg.raw_message,
+            stage="floor",
+            handle=handle,
+        )
+
+    topics = {topic for records in outputs.values() for topic, _ in records}
+    return Service(name="floor", kafka=router, topics=(*raw_topics(tag), *sorted(topics)))
 
 
 def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - optional extra
@@ -231,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--external", action="store_true", help="not the embedded broker")
     parser.add_argument("--tag", default="")
     parser.add_argument("--db", type=Path, default=Path(".hub/bench-timeline.db"))
+    parser.add_argument("--seed", type=int, help="floor: the driver's generator seed")
+    parser.add_argument("--t0", type=datetime.fromisoformat, help="floor: its first time")
+    parser.add_argument("--events", type=int, help="floor: how many records it wrote")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     cluster = _cluster(args.bootstrap, not args.external)
@@ -239,7 +328,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.mode == "baseline":
         asyncio.run(run_baseline(cluster, args.tag))
     else:
-        asyncio.run(run_services(args.mode, cluster, args.tag, args.db))
+        floor = (
+            FloorRecords(args.seed, args.t0, args.events)
+            if None not in (args.seed, args.t0, args.events)
+            else None
+        )
+        asyncio.run(run_services(args.mode, cluster, args.tag, args.db, floor))
 
 
 if __name__ == "__main__":

@@ -83,6 +83,16 @@ def test_every_figure_is_present_and_sane(run: tuple[dict[str, Any], str]) -> No
             stage["events_per_s"] / base["events_per_s"], abs=1e-3
         )
         assert _positive(stage["peak_rss_mb"]), name
+    # the one-hop service's Kafka work alone delivers what its stage code would have
+    floor = figures["floor"]
+    assert floor["complete"] is True
+    assert floor["inputs_delivered"] == EVENTS
+    assert floor["deliveries"] == figures["combined"]["deliveries_expected"]
+    assert floor["duplicates"] == 0
+    assert floor["ratio_to_baseline"] == pytest.approx(
+        floor["events_per_s"] / base["events_per_s"], abs=1e-3
+    )
+
     tr = figures["translate_route"]
     assert tr["per_department"].keys() >= {"dept.sales", "dept.finance", "dept.support"}
     assert sum(tr["per_department"].values()) == tr["deliveries"] + tr["merge_events"]
@@ -104,6 +114,18 @@ def test_every_figure_is_present_and_sane(run: tuple[dict[str, Any], str]) -> No
     for row in figures["targets"]:
         assert row["met"] in (True, False, None)
         assert (row["met"] is None) == (row["measured"] is None)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_report_splits_a_record_into_kafka_work_and_stage_code(
+    run: tuple[dict[str, Any], str],
+) -> None:
+    figures, output = run
+    [line] = [x for x in output.splitlines() if "its Kafka work alone" in x]
+    whole = 1e6 / figures["combined"]["events_per_s"]
+    kafka = 1e6 / figures["floor"]["events_per_s"]
+    assert f"per record {whole:.0f} us in all, {kafka:.0f} us of it Kafka work" in line
 
 
 @pytest.mark.slow
