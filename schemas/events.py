@@ -51,8 +51,10 @@ def canonical_event(
 def issued_model(envelope: Envelope) -> CanonicalModel | None:
     """The model :func:`canonical_event` built ``envelope`` from, if it did.
 
-    Only that very envelope object answers (a copy, such as ``model_copy``, does not); its
-    ``data`` may have been changed in place since, so readers use the model, not ``data``.
+    Only that very envelope object answers (a copy, such as ``model_copy``, does not). Its
+    ``data`` is the model's dump as issued: the translation stage sends it without dumping
+    the model again, and the connector contract suite checks that translators leave it
+    alone (``connectors.testing.check_issued_data``).
     """
     entry = _ISSUED.get(id(envelope))
     if entry is None or entry[0]() is not envelope:

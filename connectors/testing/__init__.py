@@ -6,6 +6,7 @@ TestAcmeCrm = connector_contract_tests(CONNECTOR, fixtures=HERE / "fixtures",
 """
 
 from connectors.testing.contract import (
+    check_issued_data,
     connector_contract_tests,
     load_raw_fixtures,
     raw_fixture_event,
@@ -15,6 +16,7 @@ from connectors.testing.memory import MemoryPublisher
 
 __all__ = [
     "MemoryPublisher",
+    "check_issued_data",
     "connector_contract_tests",
     "load_raw_fixtures",
     "raw_fixture_event",

@@ -42,6 +42,7 @@ from connectors.kit.source import Record, build_raw_event
 from connectors.kit.webhook import SignatureError, WebhookSource
 from connectors.testing.memory import MemoryPublisher
 from schemas.envelope import Envelope
+from schemas.events import issued_model
 from schemas.registry import SchemaError, validate_event
 
 
@@ -121,7 +122,40 @@ def translate_checked(
                 f"{where}: translated {event.type} event is not valid: {exc}"
             ) from exc
         assert event.id, f"{where}: translated event has no id"
+    check_issued_data(events, where)
     return events
+
+
+def check_issued_data(events: Sequence[Envelope], where: str) -> None:
+    """Fail if a translator changed an event's ``data`` after :func:`canonical_event` built it.
+
+    The translation stage sends the data of an event ``canonical_event`` built as it was
+    issued, without dumping the model again or validating the data: the model was validated
+    when the translator constructed it, and the issued dump is that model's. A change made in
+    place afterwards (``event.data["total"] = ...``) would go out unvalidated, so it is caught
+    here, for every connector, rather than guarded against for every record at run time.
+    Build the model with the final values, or ``model_copy(update=...)`` the envelope (a copy
+    is validated from its data by the stage).
+    """
+    for event in events:
+        model = issued_model(event)
+        if model is None:
+            continue
+        issued = model.model_dump(mode="json")
+        # equal dicts may still encode differently (1 == 1.0 == True, key order)
+        assert event.data == issued and orjson.dumps(event.data) == orjson.dumps(issued), (
+            f"{where}: the translator changed the data of its {event.type} event after "
+            f"canonical_event (changed in place: {_changed_keys(event.data, issued)}); the "
+            "stage sends that data unvalidated, so build the model with the final values"
+        )
+
+
+def _changed_keys(data: Any, issued: dict[str, Any]) -> list[str]:
+    if not isinstance(data, dict):
+        return ["<data>"]
+    keys = [*issued, *(k for k in data if k not in issued)]
+    changed = [str(k) for k in keys if k not in data or k not in issued or data[k] != issued[k]]
+    return changed or ["<types or key order>"]
 
 
 class _Harness:
@@ -314,6 +348,16 @@ def connector_contract_tests(
                     got = [event.type for event in events]
                     assert got == list(expect), f"{where}: expected {expect}, translated to {got}"
 
+        def test_translator_leaves_issued_data_alone(self) -> None:
+            # translate_checked checks this too; a test of its own names the rule
+            for name, fixture in load_raw_fixtures(harness.fixtures):
+                raw = harness.raw_event(name, fixture)
+                try:
+                    events = list(harness.translator(raw))
+                except UntranslatableRecord:
+                    continue
+                check_issued_data(events, f"fixture raw/{name}")
+
         def test_translation_is_deterministic(self) -> None:
             for name, fixture in load_raw_fixtures(harness.fixtures):
                 raw = harness.raw_event(name, fixture)
@@ -470,6 +514,7 @@ def _check_webhooks(harness: _Harness) -> None:
 
 
 __all__ = [
+    "check_issued_data",
     "connector_contract_tests",
     "load_raw_fixtures",
     "raw_fixture_event",

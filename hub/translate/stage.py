@@ -148,8 +148,11 @@ class TranslationStage:
         a fresh model dump (so JSON-native: routing may read it instead of its encoding).
 
         An event :func:`canonical_event` built from an instance of its type's current model
-        is not parsed again: that instance was validated when the translator constructed
-        it, and its dump (not the envelope's ``data``, which is mutable) is what goes out.
+        is neither parsed nor dumped again: that instance was validated when the translator
+        constructed it, and the envelope's ``data`` is its dump, taken as issued (identity
+        then fills in ``customer_id`` in that dict; nothing reads the event's data after
+        this stage). A translator must not change that data in place afterwards; the
+        connector contract suite (``check_issued_data``) checks every connector for it.
         Everything else is validated from its data."""
         built = issued_model(event)
         if (
@@ -157,7 +160,8 @@ class TranslationStage:
             and type(built) is model_for(event.type)
             and event.dataschema == dataschema_uri(event.type, built.version)
         ):
-            return built.model_dump(mode="json"), True
+            issued: dict[str, Any] = event.data
+            return issued, True
         model = validate_event(event)
         current = current_version(event.type)
         written = parse_dataschema(event.dataschema)[1] if event.dataschema else current

@@ -50,4 +50,4 @@ def test_the_tutorial_connector_passes_the_contract_suite(tmp_path: Path) -> Non
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "9 passed" in result.stdout
+    assert "10 passed" in result.stdout

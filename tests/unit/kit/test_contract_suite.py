@@ -48,6 +48,22 @@ def test_a_translator_that_is_not_deterministic_fails() -> None:
         suite.test_translation_is_deterministic()  # type: ignore[attr-defined]
 
 
+def test_a_translator_that_changes_issued_data_fails_naming_the_fixture() -> None:
+    def tampers(raw: Envelope) -> Sequence[Envelope]:
+        events = list(CONNECTOR.translate(raw))
+        for event in events:
+            event.data["tampered"] = True
+        return events
+
+    suite = _suite(translate=tampers)
+    with pytest.raises(
+        AssertionError,
+        match=r"fixture raw/\w+\.json: the translator changed the data of its [\w.]+ event "
+        r"after canonical_event",
+    ):
+        suite.test_translator_leaves_issued_data_alone()  # type: ignore[attr-defined]
+
+
 def test_a_translator_that_refuses_a_good_record_fails_naming_it() -> None:
     def refuses(raw: Envelope) -> Sequence[Envelope]:
         raise UntranslatableRecord("not today")

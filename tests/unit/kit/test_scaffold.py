@@ -34,7 +34,7 @@ def test_a_fresh_scaffold_passes_and_a_broken_translator_names_the_fixture(
 
     fresh = _pytest(package)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
-    assert "9 passed" in fresh.stdout
+    assert "10 passed" in fresh.stdout
 
     translate = package / "acme_crm" / "translate.py"
     translate.write_text(
