@@ -400,8 +400,10 @@ def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expe
 #: Tag suffixes of the two baseline runs' instances: each run reads raw topics that hold
 #: exactly its own records.
 BASELINE_RUNS = ("a", "b")
-#: Tag suffix of the floor measurement's instances (see :func:`hub.bench.worker.floor_outputs`).
+#: Tag suffixes of the floor measurements' instances (see :func:`hub.bench.worker.floor_outputs`):
+#: the hub's, and the Quix Streams worker's.
 FLOOR_RUN = "f"
+QUIX_FLOOR_RUN = "q"
 #: The floor's outputs go to copies of these (same partitions), not to the hub's topics: the
 #: timeline phase counts what the canonical topics hold.
 FLOOR_OF = (*CANONICAL_TOPICS, "hub.identity", "hub.dlq")
@@ -481,6 +483,7 @@ class Bench:
                 self.tag,
                 self.tag + "c",
                 self.tag + FLOOR_RUN,
+                self.tag + QUIX_FLOOR_RUN,
                 *(self.tag + run for run in BASELINE_RUNS),
             )
             for stream in Instances.tagged(tag).streams()
@@ -496,7 +499,8 @@ class Bench:
         extra = [baseline_topic(self.tag + run) for run in BASELINE_RUNS]
         if self.options.compare_quix:
             extra += [
-                quix_topic(self.tag, name)
+                quix_topic(tag, name)
+                for tag in (self.tag, self.tag + QUIX_FLOOR_RUN)
                 for name in (*CANONICAL_TOPICS, "hub.identity", "hub.dlq", *self.dept_topics)
             ]
         specs += [TopicSpec(name, "as input", "benchmark output", 6) for name in extra]
@@ -608,6 +612,9 @@ class Bench:
 
             self.say("the one-hop service's Kafka work alone (outputs looked up, no stage code)")
             result["floor"] = await self.floor(producer)
+            if result.get("quix", {}).get("available"):
+                self.say("the Quix Streams worker's Kafka work alone (outputs looked up)")
+                result["quix"]["floor"] = await self.floor(producer, quix=True)
 
             self.say("baseline again")
             again = await self.baseline(producer, BASELINE_RUNS[1])
@@ -619,6 +626,11 @@ class Bench:
             rate = result[name]["events_per_s"]
             result[name]["ratio_to_baseline"] = (
                 round(rate / baseline_rate, 3) if rate and baseline_rate else None
+            )
+        quix_floor = result.get("quix", {}).get("floor", {}).get("events_per_s")
+        if quix_floor and result["floor"]["events_per_s"]:
+            result["floor"]["ratio_to_quix_floor"] = round(
+                result["floor"]["events_per_s"] / quix_floor, 3
             )
 
         self.say("timeline ingestion into SQLite")
@@ -669,19 +681,21 @@ class Bench:
         await collector.stop()
         return figures
 
-    async def floor(self, producer: AIOKafkaProducer) -> dict[str, Any]:
-        """The one-hop service's consuming, publishing and committing of the same records
-        (under other instance names), with a lookup of their outputs for its stage code."""
-        tag = self.tag + FLOOR_RUN
+    async def floor(self, producer: AIOKafkaProducer, *, quix: bool = False) -> dict[str, Any]:
+        """The one-hop service's (or the Quix Streams worker's) consuming, publishing and
+        committing of the same records (under other instance names), with a lookup of their
+        outputs for its stage code."""
+        tag = self.tag + (QUIX_FLOOR_RUN if quix else FLOOR_RUN)
         generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
         records = list(generator.records(0, self.options.events))
         await produce_all(producer, records)
         ids = {r.event_id for r in records}
         extra = ["--seed", str(self.options.seed), "--t0", self.t0.isoformat()]
         extra += ["--events", str(self.options.events)]
-        topics = [floor_topic(tag, t) for t in self.dept_topics]
+        output_topic = quix_topic if quix else floor_topic
+        topics = [output_topic(tag, t) for t in self.dept_topics]
         figures, collector, worker = await self.throughput(
-            "floor",
+            "quixfloor" if quix else "floor",
             topics,
             "ce_causationid",
             ids,
@@ -689,12 +703,13 @@ class Bench:
             # the worker works out every output before it is ready
             ready_timeout=90.0 + self.options.events / 1000,
             extra=extra,
+            **({"python": self.options.quix_python} if quix else {}),
         )
         figures |= {
             "deliveries": collector.deliveries - collector.other,
             "duplicates": collector.duplicates,
-            "note": "translate_and_route's consume, publish and commit of its own outputs, "
-            "looked up per record instead of computed",
+            "note": "consume, publish and commit of the one-hop outputs, looked up per "
+            "record instead of computed",
         }
         figures |= await worker.stop()
         await collector.stop()

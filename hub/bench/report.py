@@ -85,6 +85,15 @@ def render(result: dict[str, Any]) -> str:
                 f" (1 hop: {_ratio(quix.get('ratio_combined_to_quix'))}x)"
                 f"  (peak RSS {_num(quix.get('peak_rss_mb'), ' MB')})"
             )
+            qfloor = quix.get("floor")
+            if qfloor:
+                lines.append(
+                    f"  its Kafka work alone (no stage code)  "
+                    f"{_num(qfloor.get('events_per_s'), ' ev/s')}"
+                    f"  hub/quix, Kafka work alone ="
+                    f" {_ratio(result.get('floor', {}).get('ratio_to_quix_floor'))}x"
+                    f"  (deliveries {_num(qfloor.get('deliveries'))})"
+                )
         else:
             lines.append(f"Quix Streams: {quix.get('hint')}")
     lines += [

@@ -13,7 +13,9 @@ SIGTERM. Modes:
 - ``floor``: the one-hop service's plumbing (the same subscriber, batch runner, producer
   and commits) with its stage code replaced by a lookup of the outputs that code gives
   each raw record, worked out before the worker reports ready: what the hub's Kafka work
-  alone allows, whatever the stage code costs.
+  alone allows, whatever the stage code costs;
+- ``quixfloor``: the same lookup in the Quix Streams worker, so that the two frameworks'
+  Kafka work can be compared without the stage code both run.
 
 The driver (:mod:`hub.bench.driver`) starts one worker per measurement so that each gets
 the process to itself, and reads its memory from ``/proc``.
@@ -24,9 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,7 +65,7 @@ from schemas import Envelope
 
 log = logging.getLogger(__name__)
 
-MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix", "floor")
+MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix", "floor", "quixfloor")
 BASELINE_BATCH = 2000
 
 
@@ -204,8 +208,11 @@ class FloorRecords:
     events: int
 
 
-def floor_outputs(tag: str, records: FloorRecords) -> dict[str, list[Output]]:
-    """Raw event id -> the one-hop service's outputs for it, in order, on floor topics.
+def floor_outputs(
+    tag: str, records: FloorRecords, topic: Callable[[str, str], str] = floor_topic
+) -> dict[str, list[Output]]:
+    """Raw event id -> the one-hop service's outputs for it, in order, on ``topic(tag, name)``
+    for the hub's topic ``name``.
 
     The same stage code over the same records in the same order as the service would meet
     them gives the same outputs (identity records and merges included): the benchmark's
@@ -221,7 +228,7 @@ def floor_outputs(tag: str, records: FloorRecords) -> dict[str, list[Output]]:
             key=raw.record.key, value=raw.record.value, headers=raw.record.headers
         )
         outputs[raw.event_id] = [
-            (floor_topic(tag, topic), record) for topic, record in stage.translate(event, route)
+            (topic(tag, name), record) for name, record in stage.translate(event, route)
         ]
     return outputs
 
@@ -255,8 +262,11 @@ def floor_service(runtime: Runtime, tag: str, outputs: dict[str, list[Output]]) 
     return Service(name="floor", kafka=router, topics=(*raw_topics(tag), *sorted(topics)))
 
 
-def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - optional extra
-    """The same translate-and-fan-out, written with Quix Streams (one hop)."""
+def run_quix(  # pragma: no cover - optional extra
+    cluster: KafkaCluster, tag: str, floor: FloorRecords | None = None
+) -> None:
+    """The same translate-and-fan-out, written with Quix Streams (one hop); with ``floor``,
+    its outputs looked up instead (:func:`floor_outputs`)."""
     from quixstreams import Application  # type: ignore[import-not-found]  # noqa: PLC0415
     from quixstreams.models.serializers import (  # type: ignore[import-not-found]  # noqa: PLC0415
         Serializer,
@@ -275,12 +285,15 @@ def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - opt
         def __call__(self, value: Any, ctx: Any) -> bytes:
             return bytes(value["value"])
 
+    state_dir = tempfile.mkdtemp(prefix="bench-quix-")
     app = Application(
         broker_address=cluster.bootstrap_servers,
         consumer_group=f"bench{tag}-quix",
         auto_offset_reset="earliest",
         auto_create_topics=False,
         use_changelog_topics=False,
+        # it keeps no state here; without this it makes ./state in the working directory
+        state_dir=state_dir,
         producer_extra_config={"linger.ms": 5, "acks": "all", "enable.idempotence": False},
         consumer_extra_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
     )
@@ -291,13 +304,31 @@ def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - opt
         for name in names
     }
 
-    def work(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
+    def translated(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
         raw = Envelope.from_kafka(key=key, value=value, headers=headers or ())
         return [
             {"topic": topic, "key": record.key, "value": record.value, "headers": record.headers}
             for topic, record in stage.translate(raw, router.handle)
         ]
 
+    known = {
+        event_id: [
+            {"topic": name, "key": r.key, "value": r.value, "headers": r.headers}
+            for name, r in records
+        ]
+        for event_id, records in (
+            floor_outputs(tag, floor, lambda _tag, name: name) if floor is not None else {}
+        ).items()
+    }
+    none: list[Any] = []
+
+    def looked_up(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
+        for name, header in headers or ():
+            if name == "ce_id":
+                return known.get(header.decode(), none)
+        return none
+
+    work = translated if floor is None else looked_up
     for name in raw_topics(tag):
         sdf = app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes"))
         sdf = sdf.apply(work, expand=True, metadata=True)
@@ -307,7 +338,10 @@ def run_quix(cluster: KafkaCluster, tag: str) -> None:  # pragma: no cover - opt
             key=lambda value: value["key"],
         )
     print("ready", flush=True)  # noqa: T201 - the driver waits for this line
-    app.run()
+    try:
+        app.run()
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -323,16 +357,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     cluster = _cluster(args.bootstrap, not args.external)
-    if args.mode == "quix":
-        run_quix(cluster, args.tag)
+    floor = (
+        FloorRecords(args.seed, args.t0, args.events)
+        if None not in (args.seed, args.t0, args.events)
+        else None
+    )
+    if args.mode in ("quix", "quixfloor"):
+        if args.mode == "quixfloor" and floor is None:
+            raise SystemExit("quixfloor needs --seed, --t0 and --events")
+        run_quix(cluster, args.tag, floor if args.mode == "quixfloor" else None)
     elif args.mode == "baseline":
         asyncio.run(run_baseline(cluster, args.tag))
     else:
-        floor = (
-            FloorRecords(args.seed, args.t0, args.events)
-            if None not in (args.seed, args.t0, args.events)
-            else None
-        )
         asyncio.run(run_services(args.mode, cluster, args.tag, args.db, floor))
 
 

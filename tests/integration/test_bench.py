@@ -140,6 +140,12 @@ def test_quix_comparison_without_quix_prints_how_to_install(
             figures["translate_route"]["events_per_s"] / figures["quix"]["events_per_s"],
             abs=1e-3,
         )
+        floor = figures["quix"]["floor"]
+        assert floor["complete"] is True
+        assert floor["deliveries"] == figures["combined"]["deliveries_expected"]
+        assert figures["floor"]["ratio_to_quix_floor"] == pytest.approx(
+            figures["floor"]["events_per_s"] / floor["events_per_s"], abs=1e-3
+        )
     else:
         assert figures["quix"] == {"available": False, "hint": figures["quix"]["hint"]}
         assert "pip install 'handoff[bench]'" in output
