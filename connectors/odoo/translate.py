@@ -205,7 +205,23 @@ def _money(value: Any, what: str, currency: str) -> dict[str, Any]:
     return {"amount": _decimal(value, what), "currency": currency}
 
 
+#: ``"00"`` .. ``"99"``, looked up by :func:`_stamp` instead of formatted
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
+
+
 def _stamp(moment: datetime) -> str:
+    """``moment.strftime("%Y-%m-%dT%H:%M:%SZ")``: the wall-clock fields, a literal ``Z``.
+
+    ``strftime`` is slow (a time tuple and the C library's formatter per call) and an id
+    part of most events needs one, so a plain ``datetime`` is assembled from its fields.
+    A subclass, or a year before 1000 (which the C library may or may not pad), takes
+    ``strftime``."""
+    if type(moment) is datetime and moment.year >= 1000:
+        digits = _TWO_DIGITS
+        return (
+            f"{moment.year}-{digits[moment.month]}-{digits[moment.day]}"
+            f"T{digits[moment.hour]}:{digits[moment.minute]}:{digits[moment.second]}Z"
+        )
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
