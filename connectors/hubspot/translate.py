@@ -70,6 +70,7 @@ from schemas import (
     SourceRef,
     canonical_event,
 )
+from schemas.base import field_value
 from schemas.codes import COUNTRY_CODES, CURRENCY_CODES
 
 CREATED_WINDOW = timedelta(seconds=60)
@@ -347,7 +348,7 @@ class _Object:
     # -- output ------------------------------------------------------------------------------
 
     def envelope(self, payload: CanonicalModel, id_parts: list[str]) -> Envelope:
-        ref = getattr(payload, "customer_ref", None) or self.ref
+        ref = field_value(payload, "customer_ref") or self.ref
         raw = self.raw
         return canonical_event(
             payload,
@@ -364,7 +365,7 @@ class _Object:
 def _event_time(payload: CanonicalModel) -> datetime | None:
     """The moment a state event happened (so every revision gives it the same time)."""
     for name in ("created_at", "converted_at", "won_at", "updated_at"):
-        value = getattr(payload, name, None)
+        value = field_value(payload, name)
         if isinstance(value, datetime):
             return value
     return None

@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 from connectors.kit.errors import UntranslatableRecord
 from connectors.odoo.domain import DATE_FORMAT, parse_datetime
 from connectors.odoo.source import LINES_KEY, MOVES_KEY, RETURN_REASON_FIELD, RETURNED_KEY
-from schemas.base import CanonicalModel
+from schemas.base import CanonicalModel, field_value
 from schemas.customers import CustomerCreated, CustomerUpdated
 from schemas.envelope import Envelope
 from schemas.events import canonical_event
@@ -153,7 +153,7 @@ class _Raw:
         return None if partner is None else {"system": self.instance, "id": str(partner[0])}
 
     def event(self, data: CanonicalModel, at: datetime, *id_parts: str) -> Envelope:
-        key = getattr(data, "order_id", None) or str(self.id)
+        key = field_value(data, "order_id") or str(self.id)
         return canonical_event(
             data,
             source=self.envelope.source,
