@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +19,13 @@ from hub.identity.evidence import (
     normalise_name,
     normalise_vat,
 )
-from hub.identity.resolver import MERGE_PREFIX, IdentityRecord, IdentityResolver, golden_id
+from hub.identity.resolver import (
+    GOLDEN_NAMESPACE,
+    MERGE_PREFIX,
+    IdentityRecord,
+    IdentityResolver,
+    golden_id,
+)
 
 CONFIG = IdentityConfig(
     rules=[
@@ -236,3 +243,9 @@ def test_ensure_of_an_identity_whose_golden_id_was_merged_rewrites_its_owner() -
     assert result.customer_id == min(first, second)
     assert [r.key for r in result.records] == [owner_of_merged]
     assert resolver.ensure(system, source_id).records == []
+
+
+@given(st.text())
+def test_golden_id_is_the_uuid5_of_the_first_source_identity(identity: str) -> None:
+    expected = "cust-" + uuid.uuid5(GOLDEN_NAMESPACE, identity).hex[:24]
+    assert golden_id(identity) == expected
