@@ -90,9 +90,12 @@ class FieldPlan:
     hash_key: bytes | None
     _containers: set[str] = field(default_factory=set)
     _actions: dict[str, str] = field(default_factory=dict)
-    #: object path -> key -> (action, path of the key): ``apply`` walks every event's keys,
-    #: so each (object, key) pair resolves its path and action once
-    _children: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    #: object path -> key -> (path of the key, then its shape as ``_shape`` gives it):
+    #: ``apply`` walks every event's keys, so each (object, key) pair resolves its path,
+    #: action and container shape once
+    _children: dict[str, dict[str, tuple[str, str, bool, str | None, str]]] = field(
+        default_factory=dict
+    )
     #: object path -> its keys whose action is allow, as far as met
     _allowed: dict[str, set[str]] = field(default_factory=dict)
     #: path -> (action, declared, path of a map's entries or None, path of a list's items)
@@ -152,7 +155,9 @@ class FieldPlan:
         changed afterwards: the router encodes the view at once."""
         return self._object(data, "") if isinstance(data, dict) else data
 
-    def _object(self, node: dict[str, Any], prefix: str) -> dict[str, Any]:
+    def _object(  # noqa: PLR0912 - the walk of every event's keys, kept in one frame
+        self, node: dict[str, Any], prefix: str
+    ) -> dict[str, Any]:
         allowed = self._allowed.get(prefix)
         if allowed is None:
             allowed = self._allowed[prefix] = set()
@@ -168,12 +173,21 @@ class FieldPlan:
             known = children.get(key)
             if known is None:
                 path = f"{prefix}.{key}" if prefix else key
-                known = children[key] = (self.action(path), path)
-                if known[0] == _ALLOW:
+                known = children[key] = (path, *self._shape(path))
+                if known[1] == _ALLOW:
                     allowed.add(key)
-            action, path = known
+            path, action, declared, entries, items = known
             if action == _ALLOW:
                 out[key] = value
+            elif action == _RECURSE:  # what _value would do, without asking the shape again
+                if entries is None and isinstance(value, dict):  # _container's object case
+                    inner = self._object(value, path)
+                    if inner or declared or not value:
+                        out[key] = inner
+                else:
+                    kept, result = self._container(value, path, declared, entries, items)
+                    if kept:
+                        out[key] = result
             elif action != _DROP:
                 kept, result = self._value(value, path)
                 if kept:
@@ -226,8 +240,16 @@ class FieldPlan:
             return bool(inner) or declared or not value, inner
         if isinstance(value, list):
             kept_items = []
+            # the items' shape is the same for every item: a list of objects (order lines)
+            # goes straight to their container check, not through _value each time
+            item_action, item_declared, item_entries, item_items = self._shape(items)
             for item in value:
-                kept, result = self._value(item, items)
+                if item_action == _RECURSE:
+                    kept, result = self._container(
+                        item, items, item_declared, item_entries, item_items
+                    )
+                else:
+                    kept, result = self._value(item, items)
                 if kept and result != {}:
                     kept_items.append(result)
             return bool(kept_items) or declared or not value, kept_items
