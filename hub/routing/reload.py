@@ -42,13 +42,22 @@ class CompiledRules:
         #: event type -> the rules whose type globs match it (conditions still checked per
         #: event): globbing every rule for every event was a measurable share of routing
         self._candidates: dict[str, tuple[Rule, ...]] = {}
+        #: event type -> its departments, for a type whose candidate rules have neither
+        #: conditions nor ``$field`` targets: they do not depend on the event's data, so
+        #: most events (every type but a few) skip checking the rules altogether
+        self._fixed: dict[str, tuple[str, ...]] = {}
 
     def departments(self, event_type: str, data: Any) -> list[str]:
+        fixed = self._fixed.get(event_type)
+        if fixed is not None:
+            return list(fixed)
         rules = self._candidates.get(event_type)
         if rules is None:
             rules = tuple(r for r in self._rules if r.matches_type(event_type))
             if len(self._candidates) < _MAX_CACHED_TYPES:
                 self._candidates[event_type] = rules
+                if not any(r.when or any(t.startswith("$") for t in r.to) for r in rules):
+                    self._fixed[event_type] = tuple(departments_of(rules, self._departments, {}))
         return departments_of(rules, self._departments, data)
 
     def plan(self, event_type: str, version: int | None, department: str) -> FieldPlan:
