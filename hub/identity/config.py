@@ -16,6 +16,7 @@ cross references (they name connector instances, which only the company knows).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -84,13 +85,30 @@ class IdentityConfig(BaseModel):
             seen.add(key)
         return self
 
+    # worked out once per configuration: identity asks them of every customer event, and
+    # walking the rules (pydantic attribute reads) cost more than the evidence itself
+    @cached_property
+    def enabled_kinds(self) -> frozenset[str]:
+        """The kinds of the configured rules."""
+        return frozenset(rule.kind for rule in self.rules)
+
+    @cached_property
+    def cross_reference_pairs(self) -> tuple[tuple[str, str], ...]:
+        """``cross_references()`` as ``(key, instance)`` pairs, in rule order."""
+        return tuple(
+            (rule.field, rule.system)
+            for rule in self.rules
+            if rule.kind == "cross_reference" and rule.field and rule.system
+        )
+
+    @cached_property
+    def free_mail(self) -> frozenset[str]:
+        """``free_mail_domains``, for membership tests."""
+        return frozenset(self.free_mail_domains)
+
     def enabled(self, kind: RuleKind) -> bool:
-        return any(rule.kind == kind for rule in self.rules)
+        return kind in self.enabled_kinds
 
     def cross_references(self) -> dict[str, str]:
         """``external_ids`` key -> connector instance it refers to."""
-        return {
-            rule.field: rule.system
-            for rule in self.rules
-            if rule.kind == "cross_reference" and rule.field and rule.system
-        }
+        return dict(self.cross_reference_pairs)

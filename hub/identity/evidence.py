@@ -24,6 +24,7 @@ _LEGAL_FORMS = frozenset(
     )
 )
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_SCHEME = re.compile(r"^[a-z]+://")
 _VAT_NOISE = re.compile(r"[\s.\-/]+")
 
 
@@ -39,7 +40,7 @@ def normalise_email(value: str, *, strip_plus_tags: bool = True) -> str | None:
 
 def normalise_domain(value: str) -> str | None:
     text = value.strip().lower()
-    text = re.sub(r"^[a-z]+://", "", text).split("/", 1)[0].split(":", 1)[0]
+    text = _SCHEME.sub("", text).split("/", 1)[0].split(":", 1)[0]
     text = text.removeprefix("www.").strip(".")
     return text if "." in text else None
 
@@ -47,7 +48,10 @@ def normalise_domain(value: str) -> str | None:
 def normalise_name(value: str) -> str | None:
     """Company name without case, accents, punctuation and legal form: 'Muster GmbH & Co. KG'
     and 'MUSTER gmbh' are both 'muster'."""
-    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    if value.isascii():  # nothing to decompose or drop: most names
+        text = value.lower()
+    else:
+        text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
     words = [w for w in _NON_WORD.split(text.replace("&", " ")) if w and w not in _LEGAL_FORMS]
     return " ".join(words) or None
 
@@ -82,7 +86,7 @@ def customer_evidence(data: Mapping[str, Any], config: IdentityConfig) -> Eviden
     if config.enabled("domain_and_name"):
         domain = normalise_domain(data.get("domain") or "")
         name = normalise_name(data.get("name") or "")
-        if domain and name and domain not in config.free_mail_domains:
+        if domain and name and domain not in config.free_mail:
             keys.append(f"dn:{domain}|{name}")
     if config.enabled("vat_id") and isinstance(data.get("vat_id"), str):
         vat = normalise_vat(data["vat_id"])
@@ -90,7 +94,7 @@ def customer_evidence(data: Mapping[str, Any], config: IdentityConfig) -> Eviden
             keys.append(f"vat:{vat}")
     links: list[str] = []
     external = data.get("external_ids") or {}
-    for field, system in config.cross_references().items():
+    for field, system in config.cross_reference_pairs:
         value = external.get(field) if isinstance(external, dict) else None
         if isinstance(value, str) and value.strip():
             links.append(f"{system}:{value.strip()}")

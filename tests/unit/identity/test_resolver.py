@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import unicodedata
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.identity import evidence as evidence_module
 from hub.identity.config import IdentityConfig, IdentityRule
 from hub.identity.evidence import (
     customer_evidence,
@@ -249,3 +251,29 @@ def test_ensure_of_an_identity_whose_golden_id_was_merged_rewrites_its_owner() -
 def test_golden_id_is_the_uuid5_of_the_first_source_identity(identity: str) -> None:
     expected = "cust-" + uuid.uuid5(GOLDEN_NAMESPACE, identity).hex[:24]
     assert golden_id(identity) == expected
+
+
+def _name_as_before(value: str) -> str | None:
+    """normalise_name as it was: every name through NFKD and the ASCII filter."""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    words = [
+        w
+        for w in evidence_module._NON_WORD.split(text.replace("&", " "))
+        if w and w not in evidence_module._LEGAL_FORMS
+    ]
+    return " ".join(words) or None
+
+
+@given(st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
+def test_normalised_names_as_through_nfkd_for_every_text(value: str) -> None:
+    assert normalise_name(value) == _name_as_before(value)
+
+
+def test_the_identity_config_answers_from_its_rules() -> None:
+    assert CONFIG.enabled("email")
+    assert CONFIG.enabled("cross_reference")
+    assert not IdentityConfig(rules=[IdentityRule(kind="email")]).enabled("vat_id")
+    assert CONFIG.cross_references() == {"erp_customer_number": "odoo"}
+    assert CONFIG.cross_reference_pairs == (("erp_customer_number", "odoo"),)
+    assert "gmail.com" in CONFIG.free_mail
+    assert IdentityConfig.model_validate(CONFIG.model_dump()) == CONFIG
