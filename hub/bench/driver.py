@@ -30,7 +30,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 import hub
 from hub.bench.records import Generator, Instances, RawRecord
-from hub.bench.worker import baseline_topic, floor_topic, lookup, quix_topic
+from hub.bench.worker import (
+    baseline_topic,
+    floor_topic,
+    header,
+    lookup,
+    output_topics,
+    quix_topic,
+)
 from hub.config import HubConfig
 from hub.routing.reload import RulesHolder
 from hub.runtime.cluster import KafkaCluster
@@ -62,13 +69,6 @@ class BenchOptions:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode()
-    return None
 
 
 def _sustained(times: Sequence[float], since: float) -> float | None:
@@ -254,12 +254,12 @@ class Collector:
     def _note(self, topic: str, headers: Sequence[tuple[str, bytes]], now: float) -> None:
         self.deliveries += 1
         self.per_topic[topic] += 1
-        source = _header(headers, self.id_header)
+        source = header(headers, self.id_header)
         if source is None or source not in self.wanted:
             self.other += 1
             return
         if not self.light:
-            pair = (topic, _header(headers, "ce_id") or "")
+            pair = (topic, header(headers, "ce_id") or "")
             if pair in self.pairs:
                 self.duplicates += 1
             self.pairs.add(pair)
@@ -385,7 +385,7 @@ def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expe
         for topic, record in outputs:
             if topic not in CANONICAL_TOPICS and topic not in departments:
                 continue
-            if _header(record.headers, "ce_type") == "customer.merged":
+            if header(record.headers, "ce_type") == "customer.merged":
                 continue  # how many depends on arrival order
             if topic in departments:
                 expected.per_department[topic] += 1
@@ -404,9 +404,6 @@ BASELINE_RUNS = ("a", "b")
 #: the hub's, and the Quix Streams worker's.
 FLOOR_RUN = "f"
 QUIX_FLOOR_RUN = "q"
-#: The floor's outputs go to copies of these (same partitions), not to the hub's topics: the
-#: timeline phase counts what the canonical topics hold.
-FLOOR_OF = (*CANONICAL_TOPICS, "hub.identity", "hub.dlq")
 #: Each baseline run copies this many times ``--events`` records (the same mix, continued).
 #: At 50k ev/s 20,000 records took 0.4 s, a few of the collector's fetches, so the rate
 #: between the 10 % and 90 % arrivals rested on two or three timestamps.
@@ -489,19 +486,21 @@ class Bench:
             for stream in Instances.tagged(tag).streams()
         ]
         specs = catalog(self.config, streams)
-        floor_of = {*FLOOR_OF, *self.dept_topics}
+        outputs = output_topics(self.config)
+        # the floor writes copies (same partitions), not the hub's topics: the timeline
+        # phase counts what the canonical topics hold
         floor = self.tag + FLOOR_RUN
         specs += [
             TopicSpec(floor_topic(floor, s.name), s.key, s.content, s.partitions)
             for s in specs
-            if s.name in floor_of
+            if s.name in outputs
         ]
         extra = [baseline_topic(self.tag + run) for run in BASELINE_RUNS]
         if self.options.compare_quix:
             extra += [
                 quix_topic(tag, name)
                 for tag in (self.tag, self.tag + QUIX_FLOOR_RUN)
-                for name in (*CANONICAL_TOPICS, "hub.identity", "hub.dlq", *self.dept_topics)
+                for name in outputs
             ]
         specs += [TopicSpec(name, "as input", "benchmark output", 6) for name in extra]
         await create_topics(self.cluster, specs, self.config.topics.replication_factor)
@@ -644,14 +643,21 @@ class Bench:
         result["targets"] = targets(result)
         return result
 
+    async def own_records(
+        self, producer: AIOKafkaProducer, tag: str, count: int
+    ) -> tuple[Generator, set[str]]:
+        """``count`` records under ``tag``'s instance names (fresh ids and raw topics),
+        produced; the generator (to continue them) and their ids."""
+        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        records = list(generator.records(0, count))
+        await produce_all(producer, records)
+        return generator, {r.event_id for r in records}
+
     async def baseline(self, producer: AIOKafkaProducer, run: str) -> dict[str, Any]:
         """One run of the plain consume-and-produce loop, over its own copy of the records
         (under other instance names) continued to ``BASELINE_FACTOR`` times their number."""
         tag = self.tag + run
-        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
-        records = list(generator.records(0, self.options.events * BASELINE_FACTOR))
-        await produce_all(producer, records)
-        ids = {r.event_id for r in records}
+        _, ids = await self.own_records(producer, tag, self.options.events * BASELINE_FACTOR)
         figures, collector, worker = await self.throughput(
             "baseline", [baseline_topic(tag)], "ce_id", ids, tag=tag
         )
@@ -662,10 +668,7 @@ class Bench:
     async def combined(self, producer: AIOKafkaProducer, expected: Expected) -> dict[str, Any]:
         """The same records under other instance names (fresh ids and raw topics)."""
         tag = self.tag + "c"
-        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
-        records = list(generator.records(0, self.options.events))
-        await produce_all(producer, records)
-        ids = {r.event_id for r in records}
+        generator, ids = await self.own_records(producer, tag, self.options.events)
         figures, collector, worker = await self.throughput(
             "combined", self.dept_topics, "ce_causationid", ids, tag=tag
         )
@@ -686,10 +689,7 @@ class Bench:
         committing of the same records (under other instance names), with a lookup of their
         outputs for its stage code."""
         tag = self.tag + (QUIX_FLOOR_RUN if quix else FLOOR_RUN)
-        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
-        records = list(generator.records(0, self.options.events))
-        await produce_all(producer, records)
-        ids = {r.event_id for r in records}
+        _, ids = await self.own_records(producer, tag, self.options.events)
         extra = ["--seed", str(self.options.seed), "--t0", self.t0.isoformat()]
         extra += ["--events", str(self.options.events)]
         output_topic = quix_topic if quix else floor_topic

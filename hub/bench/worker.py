@@ -59,7 +59,7 @@ from hub.runtime.settings import HubSettings, KafkaSettings
 from hub.services import timeline as timeline_service
 from hub.services.router import RouterStage, router_service
 from hub.services.translator import translate_and_route, translator_service
-from hub.topics import raw_topic
+from hub.topics import CANONICAL_TOPICS, DLQ, IDENTITY, department_topic, raw_topic
 from hub.translate.stage import TranslationStage, Translator
 from schemas import Envelope
 
@@ -80,6 +80,19 @@ def quix_topic(tag: str, name: str) -> str:
 def floor_topic(tag: str, name: str) -> str:
     """Where the floor measurement writes what the hub would write to ``name``."""
     return f"bench{tag}.floor.{name}"
+
+
+def output_topics(config: HubConfig) -> list[str]:
+    """Every topic the one-hop service writes: the Quix and floor workers write copies."""
+    return [*CANONICAL_TOPICS, IDENTITY, DLQ, *(department_topic(d) for d in config.departments)]
+
+
+def header(headers: Sequence[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The text of header ``name`` of a record, if it has one."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode()
+    return None
 
 
 def lookup(type_name: str) -> Translator:
@@ -241,10 +254,7 @@ def floor_service(runtime: Runtime, tag: str, outputs: dict[str, list[Output]]) 
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
         events_in("floor", record.topic).inc()
-        for name, value in record.headers:
-            if name == "ce_id":
-                return outputs.get(value.decode(), none)
-        return none
+        return outputs.get(header(record.headers, "ce_id") or "", none)
 
     router = KafkaRouter()
 
@@ -297,11 +307,9 @@ def run_quix(  # pragma: no cover - optional extra
         producer_extra_config={"linger.ms": 5, "acks": "all", "enable.idempotence": False},
         consumer_extra_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
     )
-    names = [*(f"hub.{n}" for n in ("orders", "customers", "support", "identity")), "hub.dlq"]
-    names += [f"dept.{d}" for d in config.departments]
     outputs = {
         name: app.topic(quix_topic(tag, name), value_serializer=Raw(), key_serializer="bytes")
-        for name in names
+        for name in output_topics(config)
     }
 
     def translated(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
@@ -323,10 +331,7 @@ def run_quix(  # pragma: no cover - optional extra
     none: list[Any] = []
 
     def looked_up(value: bytes, key: bytes | None, timestamp: int, headers: Any) -> list[Any]:
-        for name, header in headers or ():
-            if name == "ce_id":
-                return known.get(header.decode(), none)
-        return none
+        return known.get(header(headers, "ce_id") or "", none)
 
     work = translated if floor is None else looked_up
     for name in raw_topics(tag):
