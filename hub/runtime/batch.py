@@ -41,9 +41,11 @@ def batch_subscriber(
     group_id: str,
     pattern: str | None = None,
     settings: ConsumerSettings | None = None,
+    max_records: int | None = None,
 ) -> BatchSubscriber:
     """A batch subscriber whose handler commits itself (via :func:`run_batch`), on
-    ``topics`` or, without them, on the topics matching ``pattern``."""
+    ``topics`` or, without them, on the topics matching ``pattern``; batches of at most
+    ``max_records`` (default: the settings' common ``max_records``)."""
     settings = settings or ConsumerSettings()
     where: dict[str, Any] = {} if topics else {"pattern": pattern}
     subscriber: BatchSubscriber = router.subscriber(
@@ -54,7 +56,7 @@ def batch_subscriber(
         ack_policy=AckPolicy.MANUAL,
         decoder=undecoded,
         auto_offset_reset="earliest",
-        **settings.subscriber_options(),
+        **settings.subscriber_options(max_records),
     )
     return subscriber
 

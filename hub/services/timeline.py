@@ -22,6 +22,7 @@ from hub.runtime.batch import batch_subscriber, commit_batch, rewind
 from hub.runtime.deadletter import dead_letter
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
+from hub.runtime.settings import ConsumerSettings
 from hub.timeline.clocks import ClockTicker, Now, utc_now
 from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import IngestResult, StoreError, TimelineStore
@@ -80,7 +81,16 @@ def build(
     ticker = ClockTicker(store, runtime.producer, runtime.metrics, now=now, interval=tick_seconds)
     router = KafkaRouter()
 
-    @batch_subscriber(router, *CANONICAL_TOPICS, group_id=group_id)
+    settings = ConsumerSettings()
+    batches = batch_subscriber(
+        router,
+        *CANONICAL_TOPICS,
+        group_id=group_id,
+        settings=settings,
+        max_records=settings.timeline_max_records,
+    )
+
+    @batches
     async def handle(msg: KafkaMessage) -> None:
         await store_batch(runtime, store, msg.consumer, msg.raw_message)
         try:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 from faststream.security import SASLScram512
 from pydantic import ValidationError
 
+from hub.config import HubConfig
+from hub.runtime.app import make_runtime
+from hub.runtime.cluster import EMBEDDED_CAPABILITIES, KafkaCluster
 from hub.runtime.settings import ConsumerSettings, HubSettings, KafkaSettings
+from hub.services import timeline
 
 
 def test_plaintext_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,3 +73,21 @@ def test_consumer_fetch_limits_reach_the_subscribers(monkeypatch: pytest.MonkeyP
     assert options["max_partition_fetch_bytes"] == 65536
     assert options["fetch_max_bytes"] == 1048576
     assert options["max_records"] == ConsumerSettings.model_fields["max_records"].default
+
+
+def test_the_timeline_takes_larger_batches_than_the_other_stages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cluster = KafkaCluster("127.0.0.1:9", "embedded", EMBEDDED_CAPABILITIES)
+    runtime = make_runtime(
+        HubSettings(database_url=f"sqlite:///{tmp_path / 'timeline.db'}"), HubConfig(), cluster
+    )
+    defaults = ConsumerSettings()
+    assert defaults.timeline_max_records > defaults.max_records
+    (subscriber,) = timeline.build(runtime).kafka.subscribers
+    assert subscriber.max_records == defaults.timeline_max_records
+
+    monkeypatch.setenv("HUB_CONSUMER_TIMELINE_MAX_RECORDS", "700")
+    (subscriber,) = timeline.build(runtime).kafka.subscribers
+    assert subscriber.max_records == 700
+    assert ConsumerSettings().subscriber_options()["max_records"] == defaults.max_records
