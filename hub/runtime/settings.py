@@ -140,12 +140,12 @@ class ConsumerSettings(BaseSettings):
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
     max_records: int = 500
-    #: The timeline's batches: each is one store transaction and one offset commit, which
-    #: cost about as much for 1,000 events as for 500 (random event ids dirty index pages
-    #: all over the table), so a backlog drains faster in larger ones: 5.8k events/s at 500
-    #: against 6.8k at 1,000 (docs/benchmark.md, tenth round). 2,000 was no faster, and
-    #: in the 1M-event soak the process's RSS grew by 82 MB with it, against 47 MB at
-    #: 1,000 and 53 MB at 500. A quiet stream is not held back: a batch holds what one
+    #: The timeline's batches: each is one store transaction and one offset commit, and
+    #: both cost about as much for a larger batch (random event ids dirty index pages all
+    #: over the table), so a backlog drains faster in larger ones: 500 gave 4.2k to 6.3k
+    #: events/s, 1,000 6.4k to 6.8k, 2,000 5.8k to 7.8k (docs/benchmark.md, tenth round).
+    #: In the 1M-event soak the process's RSS grew by 82 MB with 2,000, against 47 MB with
+    #: 1,000 and 53 MB with 500. A quiet stream is not held back: a batch holds what one
     #: poll returns, up to this.
     timeline_max_records: int = 1000
     batch_timeout_ms: int = 100
