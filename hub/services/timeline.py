@@ -9,7 +9,6 @@ becomes a dead letter. After each batch, and every few seconds, the clock ticker
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -58,7 +57,7 @@ async def store_batch(
             )
             dead.append(dead_letter(record, STAGE, exc))
     try:
-        result = await asyncio.to_thread(store.ingest, events)
+        result = await store.call(store.ingest, events)
         await runtime.producer.send_all(dead)
     except Exception:
         rewind(consumer, records)

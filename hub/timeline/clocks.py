@@ -91,7 +91,7 @@ class ClockTicker:
         """Emit the breaches due now; returns how many were newly recorded."""
         async with self._lock:
             now = self.now()
-            due = await asyncio.to_thread(self.store.due_clocks, now)
+            due = await self.store.call(self.store.due_clocks, now)
             if not due:
                 return 0
             events = [(clock, breach_event(clock)) for clock in due]
@@ -101,7 +101,7 @@ class ClockTicker:
             await self.producer.send_all(outputs)
             recorded = 0
             for clock, event in events:
-                if await asyncio.to_thread(self.store.record_breach, clock, event.id, now):
+                if await self.store.call(self.store.record_breach, clock, event.id, now):
                     recorded += 1
                     owner = str(clock.clock["owner"])
                     self.metrics.sla_breaches.labels(
@@ -119,7 +119,7 @@ class ClockTicker:
             return recorded
 
     async def update_gauges(self) -> None:
-        items = await asyncio.to_thread(self.store.open_items)
+        items = await self.store.call(self.store.open_items)
         current = {(p, s, o): n for p, s, o, n in items}
         for key in self._gauge_keys - current.keys():
             self.metrics.timeline_open_items.labels(*key).set(0)

@@ -15,16 +15,18 @@ end in the same rows.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine, event, text
@@ -371,14 +373,19 @@ def _first(values: Iterable[str | None]) -> str | None:
     return next((v for v in values if v), None)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
 class TimelineStore:
-    """Synchronous store; async services call it through ``asyncio.to_thread``."""
+    """Synchronous store; async services call it through :meth:`call`."""
 
     def __init__(self, url: str, processes: ProcessesConfig, *, schema: str | None = None) -> None:
         self.url = url
         self.schema = schema
         self.processes = processes
         self._write_lock = threading.Lock()
+        self._thread: ThreadPoolExecutor | None = None
         try:
             sa_url = make_url(engine_url(url))
         except Exception as exc:
@@ -443,7 +450,23 @@ class TimelineStore:
         return applied
 
     def dispose(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         self.engine.dispose()
+
+    async def call(self, method: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """``method(*args, **kwargs)`` on this store's own thread, one call at a time.
+
+        The timeline service's batches and its SLA clock all go through one thread rather
+        than the event loop's shared pool. With the pool, successive batches ran on
+        whichever of its threads was idle: SQLite opened a connection, with its own page
+        cache, for each, and glibc served each thread's allocations from an arena of its
+        own, so a long run kept several half-used copies of the same working set."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-store")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(method, *args, **kwargs))
 
     # -- writing ------------------------------------------------------------------------
 

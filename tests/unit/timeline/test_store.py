@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 
@@ -329,3 +330,22 @@ def test_a_lifecycle_stored_without_its_tail_is_recomputed(store: TimelineStore)
     full = lifecycle(LifecycleConfig(), [e for e in ordered(events) if e.customer_id == "C-1"])
     assert state.state["stage"] == full.stage
     assert [name for name, _ in full.history] == [h[0] for h in state.state["history"]]
+
+
+async def test_calls_from_the_service_run_on_the_store_s_one_thread(store: TimelineStore) -> None:
+    placed = event("order.placed", 0, **ORDER)
+    # several idle threads in the loop's pool first, as a running service has
+    await asyncio.gather(*(asyncio.to_thread(threading.get_ident) for _ in range(4)))
+    threads = set()
+    for _ in range(6):
+        await store.call(store.ingest, [placed])
+        threads.add(await store.call(threading.get_ident))
+    assert len(threads) == 1
+    assert threading.get_ident() not in threads
+    timeline = await store.call(store.order_timeline, "erp:SO-1")
+    assert timeline is not None
+    assert [e.id for e in timeline.events] == [placed.id]
+    with pytest.raises(ZeroDivisionError):
+        await store.call(divmod, 1, 0)
+    store.dispose()  # stops the thread; a later call starts another
+    assert await store.call(store.order_timeline, "erp:SO-1") is not None
