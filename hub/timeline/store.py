@@ -373,6 +373,14 @@ def _first(values: Iterable[str | None]) -> str | None:
     return next((v for v in values if v), None)
 
 
+#: answered from the partial index ``timeline_state_open`` (migration 0004), whose condition
+#: ``done = 0`` this WHERE clause must keep
+OPEN_ITEMS = (
+    "SELECT process, stage, owner, COUNT(*) AS n FROM timeline_state"
+    " WHERE done = 0 AND process IS NOT NULL AND stage IS NOT NULL"
+    " AND owner IS NOT NULL GROUP BY process, stage, owner"
+)
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -1066,13 +1074,7 @@ class TimelineStore:
     def open_items(self) -> list[tuple[str, str, str, int]]:
         """``(process, stage, owner, count)`` of unfinished process instances."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT process, stage, owner, COUNT(*) AS n FROM timeline_state"
-                    " WHERE done = 0 AND process IS NOT NULL AND stage IS NOT NULL"
-                    " AND owner IS NOT NULL GROUP BY process, stage, owner"
-                )
-            )
+            rows = conn.execute(text(OPEN_ITEMS))
             return [(r.process, r.stage, r.owner, int(r.n)) for r in rows]
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:

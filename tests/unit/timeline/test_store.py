@@ -13,7 +13,7 @@ from sqlalchemy import text
 from hub.timeline.config import LifecycleConfig, ProcessesConfig
 from hub.timeline.ordering import TimelineEvent, ordered
 from hub.timeline.processes import lifecycle
-from hub.timeline.store import StoreError, TimelineStore, engine_url
+from hub.timeline.store import OPEN_ITEMS, StoreError, TimelineStore, engine_url
 from tests.unit.timeline.builders import at, event
 from tests.unit.timeline.conftest import StoreFactory
 
@@ -349,3 +349,13 @@ async def test_calls_from_the_service_run_on_the_store_s_one_thread(store: Timel
         await store.call(divmod, 1, 0)
     store.dispose()  # stops the thread; a later call starts another
     assert await store.call(store.order_timeline, "erp:SO-1") is not None
+
+
+def test_open_items_are_counted_from_their_index_not_the_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = TimelineStore(f"sqlite:///{tmp_path}/tl.db", ProcessesConfig())
+    store.migrate()
+    with store.engine.connect() as conn:
+        plan = " ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {OPEN_ITEMS}")))
+    store.dispose()
+    assert "timeline_state_open" in plan
+    assert "SCAN timeline_state" not in plan
