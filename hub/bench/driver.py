@@ -609,6 +609,11 @@ class Bench:
             self.say("translate + route in one service (translate_and_route, one hop)")
             result["combined"] = await self.combined(producer, expected)
 
+            one_hop_rate = result["combined"].get("latency", {}).get("rate_per_s")
+            if one_hop_rate:
+                self.say("latency of the plain loop at the one-hop latency phase's rate")
+                result["baseline_latency"] = await self.baseline_latency(producer, one_hop_rate)
+
             self.say("the one-hop service's Kafka work alone (outputs looked up, no stage code)")
             result["floor"] = await self.floor(producer)
             if result.get("quix", {}).get("available"):
@@ -664,6 +669,30 @@ class Bench:
         figures |= await worker.stop()
         await collector.stop()
         return figures
+
+    async def baseline_latency(self, producer: AIOKafkaProducer, rate: float) -> dict[str, Any]:
+        """The plain loop's latency at ``rate``, measured as the hub's is, at the same point
+        of the run.
+
+        On the embedded broker a fetch costs more the more records the fetched partitions
+        hold (docs/benchmark.md, eleventh round), so the loop continues the first baseline
+        run's raw topics (five times ``--events`` records already) and its collector reads
+        the department topics as well as the loop's output topic: its fetches cover what
+        the hub's collector's cover, plus one topic."""
+        tag = self.tag + BASELINE_RUNS[0]
+        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        collector = Collector(self.cluster, [*self.dept_topics, baseline_topic(tag)], "ce_id")
+        await collector.start()
+        worker = Worker("baseline", self.cluster, tag, self.work_dir)
+        try:
+            await worker.start()
+            await collector.settle(quiet=0.5)  # read what the topics already hold
+            start = self.options.events * BASELINE_FACTOR
+            figures = await self.latency(producer, collector, rate * 2, generator, start)
+        finally:
+            figures_stop = await worker.stop()
+            await collector.stop()
+        return figures | figures_stop
 
     async def combined(self, producer: AIOKafkaProducer, expected: Expected) -> dict[str, Any]:
         """The same records under other instance names (fresh ids and raw topics)."""
@@ -735,13 +764,16 @@ class Bench:
         collector: Collector,
         sustained: float,
         generator: Generator | None = None,
+        start: int | None = None,
     ) -> dict[str, Any]:
         """Paced at half of ``sustained``: new records of ``generator`` (default: the
-        records the two-service pipeline reads), after the throughput phase's."""
+        records the two-service pipeline reads) from index ``start`` (default: after the
+        throughput phase's)."""
         o = self.options
         rate = max(sustained / 2, 1.0)
         count = max(50, int(rate * o.latency_seconds))
-        records = list((generator or self.generator).records(o.events, count))
+        first = o.events if start is None else start
+        records = list((generator or self.generator).records(first, count))
         ids = [r.event_id for r in records]
         collector.wanted.update(ids)
         freeze_startup_heap()  # the collector's own GC pauses would count as latency

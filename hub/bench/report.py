@@ -52,6 +52,7 @@ def render(result: dict[str, Any]) -> str:
     tr = result.get("translate_route", {})
     lat = result.get("latency", {})
     one = result.get("combined", {}).get("latency", {})
+    blat = result.get("baseline_latency", {})
     tl = result.get("timeline", {})
     quix = result.get("quix")
     lines = [
@@ -103,6 +104,9 @@ def render(result: dict[str, Any]) -> str:
         f"  1 hop at {_num(one.get('rate_per_s'), ' ev/s')}"
         f" ({_num(one.get('deliveries'))} deliveries): p50 {_num(one.get('p50_ms'), ' ms')},"
         f" p99 {_num(one.get('p99_ms'), ' ms')}, max {_num(one.get('max_ms'), ' ms')}",
+        f"  baseline loop at {_num(blat.get('rate_per_s'), ' ev/s')}"
+        f" ({_num(blat.get('deliveries'))} deliveries): p50 {_num(blat.get('p50_ms'), ' ms')},"
+        f" p99 {_num(blat.get('p99_ms'), ' ms')}, max {_num(blat.get('max_ms'), ' ms')}",
         f"timeline ingestion into SQLite          {_num(tl.get('events_per_s'), ' ev/s')}"
         f"  ({_num(tl.get('stored'))} stored of {_num(tl.get('canonical_records'))} records,"
         f" peak RSS {_num(tl.get('peak_rss_mb'), ' MB')})",

@@ -103,6 +103,13 @@ def test_every_figure_is_present_and_sane(run: tuple[dict[str, Any], str]) -> No
     assert latency["deliveries"] >= latency["inputs"]
     assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
 
+    # the plain loop's latency at the one-hop phase's rate, over the same broker's state
+    one_hop, loop = figures["combined"]["latency"], figures["baseline_latency"]
+    assert loop["complete"] is True
+    assert loop["inputs_delivered"] == loop["deliveries"] == loop["inputs"] > 0
+    assert loop["target_rate_per_s"] == pytest.approx(one_hop["rate_per_s"], rel=0.01)
+    assert 0 < loop["p50_ms"] <= loop["p99_ms"] <= loop["max_ms"]
+
     timeline = figures["timeline"]
     assert timeline["stored"] == timeline["distinct_events"] > 0
     assert timeline["canonical_records"] >= timeline["distinct_events"]
