@@ -310,7 +310,13 @@ def run_quix(  # pragma: no cover - optional extra
         use_changelog_topics=False,
         # it keeps no state here; without this it makes ./state in the working directory
         state_dir=state_dir,
-        producer_extra_config={"linger.ms": 5, "acks": "all", "enable.idempotence": False},
+        producer_extra_config={
+            "linger.ms": 5,
+            "acks": "all",
+            "enable.idempotence": False,
+            # the hub's services compress as KAFKA_COMPRESSION_TYPE says: so does this worker
+            "compression.type": cluster.settings.compression_type,
+        },
         consumer_extra_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
     )
     outputs = {

@@ -47,6 +47,7 @@ def make_broker(cluster: KafkaCluster, settings: HubSettings, metrics: HubMetric
         enable_idempotence=producer["enable_idempotence"],
         linger_ms=producer["linger_ms"],
         max_batch_size=producer["max_batch_size"],
+        compression_type=producer["compression_type"],
         graceful_timeout=settings.shutdown_grace_seconds,
         middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, metrics_prefix=PREFIX)],
         logger=logging.getLogger("hub.broker"),

@@ -77,7 +77,9 @@ class KafkaCluster:
             "enable_idempotence": self.capabilities.idempotent_producer,
             "linger_ms": 0,
             "max_batch_size": 1024 * 1024,
-            "compression_type": None,
+            "compression_type": None
+            if self.settings.compression_type == "none"
+            else self.settings.compression_type,
         }
 
 
