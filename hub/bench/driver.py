@@ -648,12 +648,17 @@ class Bench:
         result["targets"] = targets(result)
         return result
 
+    def tagged_generator(self, tag: str) -> Generator:
+        """The records of ``tag``'s instance names: the same for the same tag and index,
+        so a later phase can continue what :meth:`own_records` produced."""
+        return Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+
     async def own_records(
         self, producer: AIOKafkaProducer, tag: str, count: int
     ) -> tuple[Generator, set[str]]:
         """``count`` records under ``tag``'s instance names (fresh ids and raw topics),
         produced; the generator (to continue them) and their ids."""
-        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        generator = self.tagged_generator(tag)
         records = list(generator.records(0, count))
         await produce_all(producer, records)
         return generator, {r.event_id for r in records}
@@ -680,7 +685,7 @@ class Bench:
         the department topics as well as the loop's output topic: its fetches cover what
         the hub's collector's cover, plus one topic."""
         tag = self.tag + BASELINE_RUNS[0]
-        generator = Generator(Instances.tagged(tag), seed=self.options.seed, t0=self.t0)
+        generator = self.tagged_generator(tag)
         collector = Collector(self.cluster, [*self.dept_topics, baseline_topic(tag)], "ce_id")
         await collector.start()
         worker = Worker("baseline", self.cluster, tag, self.work_dir)

@@ -17,6 +17,16 @@ def _ratio(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _latency_line(label: str, figures: dict[str, Any]) -> str:
+    """One latency phase: the rate it was paced at, deliveries, p50, p99 and max."""
+    return (
+        f"{label} at {_num(figures.get('rate_per_s'), ' ev/s')}"
+        f" ({_num(figures.get('deliveries'))} deliveries):"
+        f" p50 {_num(figures.get('p50_ms'), ' ms')},"
+        f" p99 {_num(figures.get('p99_ms'), ' ms')}, max {_num(figures.get('max_ms'), ' ms')}"
+    )
+
+
 def _runs(baseline: dict[str, Any]) -> str:
     rates = [_num(run.get("events_per_s")) for run in baseline.get("runs", [])]
     return " and ".join(rates) + " ev/s, before and after the hub's phases" if rates else "n/a"
@@ -50,9 +60,6 @@ def render(result: dict[str, Any]) -> str:
     records = result.get("records", {})
     base = result.get("baseline", {})
     tr = result.get("translate_route", {})
-    lat = result.get("latency", {})
-    one = result.get("combined", {}).get("latency", {})
-    blat = result.get("baseline_latency", {})
     tl = result.get("timeline", {})
     quix = result.get("quix")
     lines = [
@@ -98,15 +105,9 @@ def render(result: dict[str, Any]) -> str:
         else:
             lines.append(f"Quix Streams: {quix.get('hint')}")
     lines += [
-        f"end-to-end latency at {_num(lat.get('rate_per_s'), ' ev/s')}"
-        f" ({_num(lat.get('deliveries'))} deliveries): p50 {_num(lat.get('p50_ms'), ' ms')},"
-        f" p99 {_num(lat.get('p99_ms'), ' ms')}, max {_num(lat.get('max_ms'), ' ms')}",
-        f"  1 hop at {_num(one.get('rate_per_s'), ' ev/s')}"
-        f" ({_num(one.get('deliveries'))} deliveries): p50 {_num(one.get('p50_ms'), ' ms')},"
-        f" p99 {_num(one.get('p99_ms'), ' ms')}, max {_num(one.get('max_ms'), ' ms')}",
-        f"  baseline loop at {_num(blat.get('rate_per_s'), ' ev/s')}"
-        f" ({_num(blat.get('deliveries'))} deliveries): p50 {_num(blat.get('p50_ms'), ' ms')},"
-        f" p99 {_num(blat.get('p99_ms'), ' ms')}, max {_num(blat.get('max_ms'), ' ms')}",
+        _latency_line("end-to-end latency", result.get("latency", {})),
+        _latency_line("  1 hop", result.get("combined", {}).get("latency", {})),
+        _latency_line("  baseline loop", result.get("baseline_latency", {})),
         f"timeline ingestion into SQLite          {_num(tl.get('events_per_s'), ' ev/s')}"
         f"  ({_num(tl.get('stored'))} stored of {_num(tl.get('canonical_records'))} records,"
         f" peak RSS {_num(tl.get('peak_rss_mb'), ' MB')})",

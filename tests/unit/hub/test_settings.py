@@ -93,28 +93,19 @@ def test_the_timeline_takes_larger_batches_than_the_other_stages(
     assert ConsumerSettings().subscriber_options()["max_records"] == defaults.max_records
 
 
-def _cluster(kafka: KafkaSettings) -> KafkaCluster:
-    return KafkaCluster(
-        bootstrap_servers="127.0.0.1:9092",
-        kind="embedded",
-        capabilities=EMBEDDED_CAPABILITIES,
-        settings=kafka,
-    )
-
-
+@pytest.mark.parametrize(("variable", "codec"), [(None, "lz4"), ("zstd", "zstd"), ("none", None)])
 def test_producers_compress_with_lz4_unless_told_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, variable: str | None, codec: str | None
 ) -> None:
-    monkeypatch.delenv("KAFKA_COMPRESSION_TYPE", raising=False)
-    assert _cluster(KafkaSettings()).producer_options()["compression_type"] == "lz4"
-    monkeypatch.setenv("KAFKA_COMPRESSION_TYPE", "zstd")
-    cluster = _cluster(KafkaSettings())
-    assert cluster.producer_options()["compression_type"] == "zstd"
+    if variable is None:
+        monkeypatch.delenv("KAFKA_COMPRESSION_TYPE", raising=False)
+    else:
+        monkeypatch.setenv("KAFKA_COMPRESSION_TYPE", variable)
+    cluster = KafkaCluster("127.0.0.1:9", "embedded", EMBEDDED_CAPABILITIES, KafkaSettings())
+    assert cluster.producer_options()["compression_type"] == codec
     broker = make_runtime(HubSettings(), HubConfig(), cluster).broker
     # FastStream keeps the producer's keyword arguments there until it connects
-    assert broker._connection_kwargs["compression_type"] == "zstd"
-    monkeypatch.setenv("KAFKA_COMPRESSION_TYPE", "none")
-    assert _cluster(KafkaSettings()).producer_options()["compression_type"] is None
+    assert broker._connection_kwargs["compression_type"] == codec
 
 
 def test_an_unknown_compression_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
