@@ -276,13 +276,14 @@ def _customer_history(count: int) -> list[TimelineEvent]:
     return events
 
 
-@pytest.mark.parametrize("late_hours", [0, 2, 30])
+@pytest.mark.parametrize("late_hours", [0, 2, 30, 100])
 def test_long_history_in_batches_with_late_events_equals_one_batch(
     store_factory: StoreFactory, late_hours: float
 ) -> None:
     """A customer with hundreds of events, delivered in time order in small batches, with
-    some events arriving ``late_hours`` after their time (inside the kept tail at 2 h,
-    older than all of it at 30 h): every row equals a single sorted batch's."""
+    some events arriving ``late_hours`` after their time (inside the kept tail at 2 and
+    30 h, older than all of it at 100 h, when the tail's 64 events span about 43 h): every
+    row equals a single sorted batch's."""
     events = _customer_history(600)
     late = {e.id for e in events[50::37]}
     stream = [e for e in events if e.id not in late]
@@ -330,6 +331,70 @@ def test_a_lifecycle_stored_without_its_tail_is_recomputed(store: TimelineStore)
     full = lifecycle(LifecycleConfig(), [e for e in ordered(events) if e.customer_id == "C-1"])
     assert state.state["stage"] == full.stage
     assert [name for name, _ in full.history] == [h[0] for h in state.state["history"]]
+
+
+def _drop_customer_state(store: TimelineStore, customer_id: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM timeline_state WHERE kind = 'customer' AND agg_id = :id"),
+            {"id": customer_id},
+        )
+
+
+def test_a_customer_without_a_state_row_but_with_stored_events_is_read_in_full(
+    store_factory: StoreFactory,
+) -> None:
+    """A survivor with no state row is folded from the batch alone only if the batch holds
+    all its events: one whose row is missing (a database another writer left behind) while
+    its earlier events are stored gets its lifecycle from all of them."""
+    events = _customer_history(12)
+    c1 = [e for e in events if e.customer_id == "C-1"]
+    reference, store = store_factory(), store_factory()
+    try:
+        reference.ingest(events)
+        store.ingest(events[:8])
+        _drop_customer_state(store, "C-1")
+        store.ingest(events[8:])
+        expected = reference.customer_timeline("C-1")
+        got = store.customer_timeline("C-1")
+        assert expected is not None
+        assert expected.state is not None
+        assert got is not None
+        assert got.state is not None
+        assert len(got.events) == len(c1)
+        assert got.state == expected.state
+    finally:
+        reference.dispose()
+        store.dispose()
+
+
+def test_a_survivor_without_a_state_row_that_others_merged_into_is_read_in_full(
+    store_factory: StoreFactory,
+) -> None:
+    """Ids merged into a survivor bring their events into its lifecycle, also when the
+    survivor's own row is missing and the batch holds only the survivor's events."""
+    merged = [
+        event("customer.created", 0, id="m0", customer_id="C-9"),
+        event("order.placed", 1, id="m1", customer_id="C-9"),
+        event("customer.merged", 2, id="m2", merged_id="C-9", survivor_id="C-1"),
+    ]
+    later = [event("complaint.opened", 3, id="m3", customer_id="C-1")]
+    reference, store = store_factory(), store_factory()
+    try:
+        reference.ingest(merged + later)
+        store.ingest(merged)
+        _drop_customer_state(store, "C-1")
+        store.ingest(later)
+        expected = reference.customer_timeline("C-1")
+        got = store.customer_timeline("C-1")
+        assert expected is not None
+        assert expected.state is not None
+        assert got is not None
+        assert got.state == expected.state
+        assert [e.id for e in got.events] == ["m0", "m1", "m2", "m3"]
+    finally:
+        reference.dispose()
+        store.dispose()
 
 
 async def test_calls_from_the_service_run_on_the_store_s_one_thread(store: TimelineStore) -> None:
