@@ -721,10 +721,12 @@ class TimelineStore:
         stored event came with this batch and into whom no other id is merged: folded from
         the batch alone, without reading anything back.
 
-        A database this store wrote always has a state row for a customer with events, so
-        that is every fresh survivor; the check keeps it true of any other database. In the
-        benchmark's backlog a new customer's full recompute (three queries and reading its
-        events back) was a third of the customers' share of a batch.
+        In a database this store wrote, a customer with stored events has a state row, so
+        every fresh survivor passes the check; it is there for a database where that does
+        not hold. On PostgreSQL it runs under the customers' advisory locks, so another
+        pod's concurrent batch of the same customer is either seen here or sees this one's
+        row. In the benchmark's backlog a new customer's full recompute (three queries and
+        its events read back) was a third of the customers' share of a batch.
         """
         if not fresh:
             return []
