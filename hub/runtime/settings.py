@@ -151,8 +151,12 @@ class ConsumerSettings(BaseSettings):
     #: over the table), so a backlog drains faster in larger ones: 500 gave 4.2k to 6.3k
     #: events/s, 1,000 6.4k to 6.8k, 2,000 5.8k to 7.8k (docs/benchmark.md, tenth round).
     #: In the 1M-event soak the process's RSS grew by 82 MB with 2,000, against 47 MB with
-    #: 1,000 and 53 MB with 500. A quiet stream is not held back: a batch holds what one
-    #: poll returns, up to this.
+    #: 1,000 and 53 MB with 500. Re-measured once the store had its own thread and
+    #: folded new customers from the batch: 2,000 gave 5.96k, 6.58k and 7.28k events/s
+    #: against 5.88k, 5.66k and 6.12k (alternating runs), and the soak grew by 32.4 MB
+    #: against 22.2 MB (RSS at 1M events 236.4 against 219.7 MB): kept at 1,000, as the
+    #: memory margin matters more than a rate already above the target. A quiet stream is
+    #: not held back: a batch holds what one poll returns, up to this.
     timeline_max_records: int = 1000
     batch_timeout_ms: int = 100
     #: How long the broker may hold a fetch for an idle partition. Kafka answers as soon as
