@@ -52,7 +52,7 @@ from hub.runtime.cluster import (
     EMBEDDED_CAPABILITIES,
     KafkaCluster,
 )
-from hub.runtime.metrics import Children
+from hub.runtime.metrics import Tally
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service, ServiceFactory
 from hub.runtime.settings import HubSettings, KafkaSettings
@@ -255,24 +255,27 @@ def floor_outputs(
 def floor_service(runtime: Runtime, tag: str, outputs: dict[str, list[Output]]) -> Service:
     """``translate_and_route`` as it consumes, publishes and commits, with a dictionary
     lookup where its stage code runs (a raw record it does not know gives nothing)."""
-    events_in = Children(runtime.metrics.events_in)
+    events_in = Tally(runtime.metrics.events_in)
     none: list[Output] = []
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        events_in("floor", record.topic).inc()
+        events_in.add("floor", record.topic)
         return outputs.get(header(record.headers, "ce_id") or "", none)
 
     router = KafkaRouter()
 
     @batch_subscriber(router, *raw_topics(tag), group_id=f"bench{tag}-floor")
     async def floor_batch(msg: KafkaMessage) -> None:
-        await run_batch(
-            producer=runtime.producer,
-            consumer=msg.consumer,
-            records=msg.raw_message,
-            stage="floor",
-            handle=handle,
-        )
+        try:
+            await run_batch(
+                producer=runtime.producer,
+                consumer=msg.consumer,
+                records=msg.raw_message,
+                stage="floor",
+                handle=handle,
+            )
+        finally:
+            events_in.flush()
 
     topics = {topic for records in outputs.values() for topic, _ in records}
     return Service(name="floor", kafka=router, topics=(*raw_topics(tag), *sorted(topics)))

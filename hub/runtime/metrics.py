@@ -10,6 +10,7 @@ change, so a metric is added here once and kept.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
@@ -218,6 +219,69 @@ class Children(Generic[M]):
         if child is None:
             child = self._children[values] = self._metric.labels(*values)
         return child
+
+
+class Tally:
+    """Counts per label values in plain ints, added to a counter's children by :meth:`flush`
+    (one ``inc`` per label set, once a batch).
+
+    prometheus-client takes a lock and checks the metric on every ``inc``: 0.36 µs here,
+    against 0.1 µs for a dict update. The one-hop service counts each record and each
+    delivery, and with its latency observations these calls took about a tenth of its stage
+    code's time. A scrape sees the counts of the batches flushed before it, so at most one
+    batch late. Only for the event loop's thread, like :class:`Children`."""
+
+    __slots__ = ("_children", "_pending")
+
+    def __init__(self, metric: Counter) -> None:
+        self._children = Children(metric)
+        self._pending: dict[tuple[str, ...], int] = {}
+
+    def add(self, *values: str) -> None:
+        pending = self._pending
+        pending[values] = pending.get(values, 0) + 1
+
+    def flush(self) -> None:
+        for values, amount in self._pending.items():
+            self._children(*values).inc(amount)
+        self._pending.clear()
+
+
+class HistogramTally:
+    """Observations per label values as bucket counts and a sum in plain numbers, added to
+    a histogram's children by :meth:`flush`; why as for :class:`Tally` (``observe`` takes
+    two locks and walks the buckets in Python: 0.72 µs here).
+
+    prometheus-client has no call that adds many observations at once, so the flush adds to
+    a child's ``_buckets`` and ``_sum``, its private values. ``prometheus_client`` is pinned
+    in ``constraints.txt``, and a unit test compares a flushed tally's exposition with the
+    same observations made one by one, so an upgrade that changes them fails there."""
+
+    __slots__ = ("_bounds", "_children", "_pending")
+
+    def __init__(self, metric: Histogram) -> None:
+        self._children = Children(metric)
+        #: the buckets' upper bounds, +Inf last, as ``observe`` compares them
+        self._bounds: tuple[float, ...] = tuple(metric._upper_bounds)
+        #: label values -> [sum, count of bucket 0, count of bucket 1, ...]
+        self._pending: dict[tuple[str, ...], list[float]] = {}
+
+    def add(self, amount: float, *values: str) -> None:
+        entry = self._pending.get(values)
+        if entry is None:
+            entry = self._pending[values] = [0.0] * (len(self._bounds) + 1)
+        entry[0] += amount
+        # the first bucket whose bound is >= amount: where ``observe`` counts it
+        entry[bisect_left(self._bounds, amount) + 1] += 1
+
+    def flush(self) -> None:
+        for values, entry in self._pending.items():
+            child = self._children(*values)
+            child._sum.inc(entry[0])
+            for bucket, count in zip(child._buckets, entry[1:], strict=True):
+                if count:
+                    bucket.inc(count)
+        self._pending.clear()
 
 
 #: What FastStream's Prometheus middleware exports under ``PREFIX`` (name, type, labels,

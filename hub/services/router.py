@@ -22,7 +22,7 @@ from hub.routing.policy import version_of
 from hub.routing.reload import RulesHolder
 from hub.routing.route import EventView
 from hub.runtime.batch import batch_subscriber, run_batch
-from hub.runtime.metrics import Children, HubMetrics
+from hub.runtime.metrics import HistogramTally, HubMetrics, Tally
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.topics import CANONICAL_TOPICS, DLQ, department_topic
@@ -37,14 +37,22 @@ _READ_HEADERS = frozenset(("ce_type", "ce_id", "ce_time", "ce_dataschema", "ce_c
 
 
 class RouterStage:
-    """Record in, department records out; pure apart from metrics."""
+    """Record in, department records out; pure apart from metrics, which it tallies per
+    delivery and adds to the registry when its service calls :meth:`flush_metrics` after
+    each batch."""
 
     def __init__(self, rules: RulesHolder, metrics: HubMetrics | None = None) -> None:
         self.rules = rules
         self.metrics = metrics
         if metrics is not None:
-            self._routed = Children(metrics.routed_events)
-            self._latency = Children(metrics.end_to_end_latency)
+            self._routed = Tally(metrics.routed_events)
+            self._latency = HistogramTally(metrics.end_to_end_latency)
+
+    def flush_metrics(self) -> None:
+        """Add the deliveries tallied since the last call to the metrics."""
+        if self.metrics is not None:
+            self._routed.flush()
+            self._latency.flush()
 
     def handle(
         self, record: ConsumerRecord[bytes, bytes] | KafkaRecord, known: EventView | None = None
@@ -128,10 +136,13 @@ class RouterStage:
                 time = None
         if isinstance(time, datetime):
             latency = (datetime.now(UTC) - time).total_seconds()
+        routed = self._routed.add
         for department in departments:
-            self._routed(department, event_type).inc()
-            if latency is not None:
-                self._latency(department).observe(max(latency, 0.0))
+            routed(department, event_type)
+        if latency is not None:
+            observe, latency = self._latency.add, max(latency, 0.0)
+            for department in departments:
+                observe(latency, department)
 
 
 def router_service(
@@ -145,10 +156,10 @@ def router_service(
     holder = rules or RulesHolder(runtime.config, runtime.settings.config)
     stage = RouterStage(holder, runtime.metrics)
     metrics = runtime.metrics
-    events_in = Children(metrics.events_in)
+    events_in = Tally(metrics.events_in)
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        events_in(name, record.topic).inc()
+        events_in.add(name, record.topic)
         try:
             return stage.handle(record)
         except Exception as exc:
@@ -161,13 +172,17 @@ def router_service(
 
     @batch_subscriber(router, *topics, group_id=group_id)
     async def route_batch(msg: KafkaMessage) -> None:
-        await run_batch(
-            producer=runtime.producer,
-            consumer=msg.consumer,
-            records=msg.raw_message,
-            stage=STAGE,
-            handle=handle,
-        )
+        try:
+            await run_batch(
+                producer=runtime.producer,
+                consumer=msg.consumer,
+                records=msg.raw_message,
+                stage=STAGE,
+                handle=handle,
+            )
+        finally:
+            events_in.flush()
+            stage.flush_metrics()
 
     departments = tuple(department_topic(d) for d in runtime.config.departments)
     return Service(

@@ -10,6 +10,7 @@ becomes a dead letter. After each batch, and every few seconds, the clock ticker
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from aiokafka.structs import ConsumerRecord
@@ -47,8 +48,9 @@ async def store_batch(
     """Decode, store, dead-letter, then commit one batch (rewound if anything fails)."""
     events: list[TimelineEvent] = []
     dead: list[Output] = []
+    for topic, count in Counter(record.topic for record in records).items():
+        runtime.metrics.events_in.labels(service=STAGE, topic=topic).inc(count)
     for record in records:
-        runtime.metrics.events_in.labels(service=STAGE, topic=record.topic).inc()
         try:
             events.append(decode(record))
         except Exception as exc:  # noqa: BLE001 - every bad record becomes a dead letter

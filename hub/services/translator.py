@@ -24,7 +24,7 @@ from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
 from hub.runtime.batch import batch_subscriber, rewind, run_batch
-from hub.runtime.metrics import Children
+from hub.runtime.metrics import Tally
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
 from hub.services.router import RouterStage
@@ -98,7 +98,8 @@ def translator_service(
     With ``rules``, the same batch is also routed (:func:`translate_and_route`)."""
     metrics = runtime.metrics
     # one hop: each canonical event goes to the router as the stage encoded it
-    route = RouterStage(rules, metrics).handle if rules is not None else None
+    routing = RouterStage(rules, metrics) if rules is not None else None
+    route = routing.handle if routing is not None else None
     resolver = IdentityResolver()
     # import the installed connector types now, while the service is not yet ready, not
     # when the first raw record asks for one (a fraction of a second of imports in the
@@ -120,10 +121,10 @@ def translator_service(
 
     store = IdentityStore(runtime.cluster, resolver, on_merges=publish_merges)
 
-    events_in = Children(metrics.events_in)
+    events_in = Tally(metrics.events_in)
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        events_in(name, record.topic).inc()
+        events_in.add(name, record.topic)
         try:
             outputs = stage.handle(record, route)
         except Exception as exc:
@@ -157,13 +158,18 @@ def translator_service(
                 raise
             stage.unacked.clear()
             del follower_pending[:taken]
-        await run_batch(
-            producer=runtime.producer,
-            consumer=msg.consumer,
-            records=records,
-            stage=STAGE,
-            handle=handle,
-        )
+        try:
+            await run_batch(
+                producer=runtime.producer,
+                consumer=msg.consumer,
+                records=records,
+                stage=STAGE,
+                handle=handle,
+            )
+        finally:
+            events_in.flush()
+            if routing is not None:
+                routing.flush_metrics()
         stage.unacked.clear()
 
     departments = tuple(department_topic(d) for d in runtime.config.departments) if rules else ()
