@@ -401,9 +401,12 @@ def expected_deliveries(records: Sequence[RawRecord], config: HubConfig) -> Expe
 #: exactly its own records.
 BASELINE_RUNS = ("a", "b")
 #: Tag suffixes of the floor measurements' instances (see :func:`hub.bench.worker.floor_outputs`):
-#: the hub's, and the Quix Streams worker's.
+#: the one-hop service's, the Quix Streams worker's and the two services'.
 FLOOR_RUN = "f"
 QUIX_FLOOR_RUN = "q"
+PIPELINE_FLOOR_RUN = "p"
+#: The floor worker modes and their tag suffixes.
+FLOOR_RUNS = {"floor": FLOOR_RUN, "quixfloor": QUIX_FLOOR_RUN, "pipelinefloor": PIPELINE_FLOOR_RUN}
 #: Each baseline run copies this many times ``--events`` records (the same mix, continued).
 #: At 50k ev/s 20,000 records took 0.4 s, a few of the collector's fetches, so the rate
 #: between the 10 % and 90 % arrivals rested on two or three timestamps.
@@ -479,8 +482,7 @@ class Bench:
             for tag in (
                 self.tag,
                 self.tag + "c",
-                self.tag + FLOOR_RUN,
-                self.tag + QUIX_FLOOR_RUN,
+                *(self.tag + run for run in FLOOR_RUNS.values()),
                 *(self.tag + run for run in BASELINE_RUNS),
             )
             for stream in Instances.tagged(tag).streams()
@@ -489,9 +491,9 @@ class Bench:
         outputs = output_topics(self.config)
         # the floor writes copies (same partitions), not the hub's topics: the timeline
         # phase counts what the canonical topics hold
-        floor = self.tag + FLOOR_RUN
         specs += [
-            TopicSpec(floor_topic(floor, s.name), s.key, s.content, s.partitions)
+            TopicSpec(floor_topic(self.tag + run, s.name), s.key, s.content, s.partitions)
+            for run in (FLOOR_RUN, PIPELINE_FLOOR_RUN)
             for s in specs
             if s.name in outputs
         ]
@@ -616,9 +618,11 @@ class Bench:
 
             self.say("the one-hop service's Kafka work alone (outputs looked up, no stage code)")
             result["floor"] = await self.floor(producer)
+            self.say("the two services' Kafka work alone (outputs looked up, no stage code)")
+            result["pipeline_floor"] = await self.floor(producer, "pipelinefloor")
             if result.get("quix", {}).get("available"):
                 self.say("the Quix Streams worker's Kafka work alone (outputs looked up)")
-                result["quix"]["floor"] = await self.floor(producer, quix=True)
+                result["quix"]["floor"] = await self.floor(producer, "quixfloor")
 
             self.say("baseline again")
             again = await self.baseline(producer, BASELINE_RUNS[1])
@@ -626,7 +630,7 @@ class Bench:
             await producer.stop()
         result["baseline"] = baseline_figures(first_baseline, again)
         baseline_rate = result["baseline"]["events_per_s"]
-        for name in ("translate_route", "combined", "floor"):
+        for name in ("translate_route", "combined", "floor", "pipeline_floor"):
             rate = result[name]["events_per_s"]
             result[name]["ratio_to_baseline"] = (
                 round(rate / baseline_rate, 3) if rate and baseline_rate else None
@@ -718,18 +722,20 @@ class Bench:
         await collector.stop()
         return figures
 
-    async def floor(self, producer: AIOKafkaProducer, *, quix: bool = False) -> dict[str, Any]:
-        """The one-hop service's (or the Quix Streams worker's) consuming, publishing and
-        committing of the same records (under other instance names), with a lookup of their
-        outputs for its stage code."""
-        tag = self.tag + (QUIX_FLOOR_RUN if quix else FLOOR_RUN)
+    async def floor(self, producer: AIOKafkaProducer, mode: str = "floor") -> dict[str, Any]:
+        """The one-hop service's (``floor``), the Quix Streams worker's (``quixfloor``) or the
+        two services' (``pipelinefloor``) consuming, publishing and committing of the same
+        records (under other instance names), with a lookup of their outputs for the stage
+        code."""
+        quix = mode == "quixfloor"
+        tag = self.tag + FLOOR_RUNS[mode]
         _, ids = await self.own_records(producer, tag, self.options.events)
         extra = ["--seed", str(self.options.seed), "--t0", self.t0.isoformat()]
         extra += ["--events", str(self.options.events)]
         output_topic = quix_topic if quix else floor_topic
         topics = [output_topic(tag, t) for t in self.dept_topics]
         figures, collector, worker = await self.throughput(
-            "quixfloor" if quix else "floor",
+            mode,
             topics,
             "ce_causationid",
             ids,
@@ -742,8 +748,8 @@ class Bench:
         figures |= {
             "deliveries": collector.deliveries - collector.other,
             "duplicates": collector.duplicates,
-            "note": "consume, publish and commit of the one-hop outputs, looked up per "
-            "record instead of computed",
+            "note": "consume, publish and commit of the outputs, looked up per record "
+            "instead of computed" + (", in two services" if mode == "pipelinefloor" else ""),
         }
         figures |= await worker.stop()
         await collector.stop()

@@ -36,14 +36,16 @@ def _per_record(rate: Any) -> float | None:
     return 1e6 / rate if rate else None
 
 
-def _floor(result: dict[str, Any]) -> list[str]:
-    """The one-hop service's Kafka work alone, and what is left of a record's time for its
-    stage code."""
-    floor = result.get("floor")
+def _floor(
+    result: dict[str, Any], floor_name: str = "floor", whole_name: str = "combined"
+) -> list[str]:
+    """A measurement's Kafka work alone (the one-hop service's by default), and what is left
+    of a record's time for its stage code."""
+    floor = result.get(floor_name)
     if not floor:
         return []
     kafka = _per_record(floor.get("events_per_s"))
-    whole = _per_record(result.get("combined", {}).get("events_per_s"))
+    whole = _per_record(result.get(whole_name, {}).get("events_per_s"))
     split = (
         f"; per record {whole:.0f} us in all, {kafka:.0f} us of it Kafka work"
         if kafka is not None and whole is not None
@@ -76,6 +78,7 @@ def render(result: dict[str, Any]) -> str:
         f"  deliveries {_num(tr.get('deliveries'))} of {_num(tr.get('deliveries_expected'))}"
         f" expected, duplicates {_num(tr.get('duplicates'))},"
         f" customer.merged {_num(tr.get('merge_events'))}",
+        *_floor(result, "pipeline_floor", "translate_route"),
         f"translate_and_route (1 service, 1 hop)  "
         f"{_num(result.get('combined', {}).get('events_per_s'), ' ev/s')}"
         f"  = {_ratio(result.get('combined', {}).get('ratio_to_baseline'))}x baseline"

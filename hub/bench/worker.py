@@ -16,6 +16,9 @@ SIGTERM. Modes:
   alone allows, whatever the stage code costs;
 - ``quixfloor``: the same lookup in the Quix Streams worker, so that the two frameworks'
   Kafka work can be compared without the stage code both run.
+- ``pipelinefloor``: the two services' plumbing the same way, one lookup in place of each
+  service's stage code (the translator's outputs per raw record, the router's per canonical
+  event): what two hops' Kafka work alone allows.
 
 The driver (:mod:`hub.bench.driver`) starts one worker per measurement so that each gets
 the process to itself, and reads its memory from ``/proc``.
@@ -65,7 +68,17 @@ from schemas import Envelope
 
 log = logging.getLogger(__name__)
 
-MODES = ("pipeline", "combined", "timeline", "hub", "baseline", "quix", "floor", "quixfloor")
+MODES = (
+    "pipeline",
+    "combined",
+    "timeline",
+    "hub",
+    "baseline",
+    "quix",
+    "floor",
+    "quixfloor",
+    "pipelinefloor",
+)
 BASELINE_BATCH = 2000
 
 
@@ -155,11 +168,10 @@ async def run_services(
 ) -> None:
     settings = HubSettings(database_url=f"sqlite:///{db}", state_dir=db.parent, log_format="text")
     runtime = make_runtime(settings, HubConfig(), cluster)
-    if mode == "floor":
+    if mode in ("floor", "pipelinefloor"):
         if floor is None:
-            raise SystemExit("floor needs --seed, --t0 and --events")
-        outputs = floor_outputs(tag, floor)
-        services: list[ServiceFactory] = [lambda rt: floor_service(rt, tag, outputs)]
+            raise SystemExit(f"{mode} needs --seed, --t0 and --events")
+        services = floor_services(mode, tag, floor_outputs(tag, floor))
     else:
         services = factories(mode, tag)
     host = ServiceHost(runtime, services)
@@ -252,33 +264,86 @@ def floor_outputs(
     return outputs
 
 
-def floor_service(runtime: Runtime, tag: str, outputs: dict[str, list[Output]]) -> Service:
-    """``translate_and_route`` as it consumes, publishes and commits, with a dictionary
-    lookup where its stage code runs (a raw record it does not know gives nothing)."""
+def split_floor(
+    outputs: dict[str, list[Output]], departments: set[str]
+) -> tuple[dict[str, list[Output]], dict[str, list[Output]]]:
+    """The one-hop outputs as the two services share them: the translator's per raw event
+    id (all but the department records) and the router's per canonical record
+    (:func:`canonical_key`; the department records keep their canonical record's headers)."""
+    translated: dict[str, list[Output]] = {}
+    routed: dict[str, list[Output]] = {}
+    for event_id, records in outputs.items():
+        translated[event_id] = [(t, r) for t, r in records if t not in departments]
+        for topic, record in records:
+            if topic in departments:
+                routed.setdefault(canonical_key(record.headers), []).append((topic, record))
+    return translated, routed
+
+
+def canonical_key(headers: Sequence[tuple[str, bytes]] | None) -> str:
+    """A canonical record's id and its cause's: a translator may emit one event id again
+    from a later raw record (a ticket's ``ticket.opened`` on each revision), and the router
+    delivers each of those records."""
+    return f"{header(headers, 'ce_id')}|{header(headers, 'ce_causationid')}"
+
+
+def event_key(headers: Sequence[tuple[str, bytes]] | None) -> str:
+    return header(headers, "ce_id") or ""
+
+
+def floor_services(mode: str, tag: str, outputs: dict[str, list[Output]]) -> list[ServiceFactory]:
+    """``floor``: the one-hop service's lookup; ``pipelinefloor``: the translator's and the
+    router's, the router reading what the translator's lookup published."""
+    if mode == "floor":
+        return [lambda rt: floor_service(rt, tag, outputs)]
+    departments = {floor_topic(tag, department_topic(d)) for d in HubConfig().departments}
+    translated, routed = split_floor(outputs, departments)
+    canonical = [floor_topic(tag, t) for t in CANONICAL_TOPICS]
+    return [
+        lambda rt: floor_service(rt, tag, translated),
+        lambda rt: floor_service(
+            rt, tag, routed, topics=canonical, name="floor-router", key=canonical_key
+        ),
+    ]
+
+
+def floor_service(
+    runtime: Runtime,
+    tag: str,
+    outputs: dict[str, list[Output]],
+    *,
+    topics: Sequence[str] | None = None,
+    name: str = "floor",
+    key: Callable[[Sequence[tuple[str, bytes]] | None], str] = event_key,
+) -> Service:
+    """A service as it consumes, publishes and commits (``translate_and_route`` on the raw
+    topics by default), with a lookup of its outputs by ``key`` of the record's headers
+    where its stage code runs (a record it does not know gives nothing)."""
     events_in = Tally(runtime.metrics.events_in)
     none: list[Output] = []
+    inputs = list(topics) if topics is not None else raw_topics(tag)
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> list[Output]:
-        events_in.add("floor", record.topic)
-        return outputs.get(header(record.headers, "ce_id") or "", none)
+        events_in.add(name, record.topic)
+        return outputs.get(key(record.headers), none)
 
     router = KafkaRouter()
 
-    @batch_subscriber(router, *raw_topics(tag), group_id=f"bench{tag}-floor")
+    @batch_subscriber(router, *inputs, group_id=f"bench{tag}-{name}")
     async def floor_batch(msg: KafkaMessage) -> None:
         try:
             await run_batch(
                 producer=runtime.producer,
                 consumer=msg.consumer,
                 records=msg.raw_message,
-                stage="floor",
+                stage=name,
                 handle=handle,
             )
         finally:
             events_in.flush()
 
-    topics = {topic for records in outputs.values() for topic, _ in records}
-    return Service(name="floor", kafka=router, topics=(*raw_topics(tag), *sorted(topics)))
+    written = {topic for records in outputs.values() for topic, _ in records}
+    return Service(name=name, kafka=router, topics=(*inputs, *sorted(written)))
 
 
 def run_quix(  # pragma: no cover - optional extra
@@ -371,9 +436,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--external", action="store_true", help="not the embedded broker")
     parser.add_argument("--tag", default="")
     parser.add_argument("--db", type=Path, default=Path(".hub/bench-timeline.db"))
-    parser.add_argument("--seed", type=int, help="floor: the driver's generator seed")
-    parser.add_argument("--t0", type=datetime.fromisoformat, help="floor: its first time")
-    parser.add_argument("--events", type=int, help="floor: how many records it wrote")
+    parser.add_argument("--seed", type=int, help="floors: the driver's generator seed")
+    parser.add_argument("--t0", type=datetime.fromisoformat, help="floors: its first time")
+    parser.add_argument("--events", type=int, help="floors: how many records it wrote")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     cluster = _cluster(args.bootstrap, not args.external)
