@@ -1,4 +1,5 @@
-"""Routing rules that follow ``hub.yaml`` without a restart.
+"""Routing rules that follow ``hub.yaml`` without a restart (and the translator's identity
+rules, which it reads from the same reloaded configuration).
 
 The current rules live in one :class:`CompiledRules` object that is replaced as a whole
 (an atomic swap: a batch in flight keeps the object it started with). A changed file
@@ -105,7 +106,7 @@ class RulesHolder:
         self.current = CompiledRules(config, self.labels)
         self.last_error = None
         self.reloads += 1
-        log.info("routing rules reloaded from %s", self.path)
+        log.info("routing and identity rules reloaded from %s", self.path)
         return True
 
     def _reject(self, reason: str) -> bool:

@@ -100,6 +100,8 @@ def translator_service(
     # one hop: each canonical event goes to the router as the stage encoded it
     routing = RouterStage(rules, metrics) if rules is not None else None
     route = routing.handle if routing is not None else None
+    # identity rules follow hub.yaml as routing rules do (one watcher for both in one hop)
+    holder = rules or RulesHolder(runtime.config, runtime.settings.config)
     resolver = IdentityResolver()
     # import the installed connector types now, while the service is not yet ready, not
     # when the first raw record asks for one (a fraction of a second of imports in the
@@ -107,7 +109,7 @@ def translator_service(
     connector_types()
     if lookup is None:
         lookup = InstanceTranslators(runtime.config.connectors)
-    stage = TranslationStage(runtime.config, lookup, resolver, metrics)
+    stage = TranslationStage(runtime.config, lookup, resolver, metrics, rules=holder)
 
     def publish_merges(merges: list[Merge]) -> None:
         # joins found while following other instances' updates: announce them too (the
@@ -177,7 +179,7 @@ def translator_service(
         name=name,
         kafka=router,
         http=lookup_routes(store),
-        tasks=[store.run] + ([rules.watch] if rules is not None else []),
+        tasks=[store.run, holder.watch],
         # lookups and translation both need the identity map rebuilt from hub.identity
         not_ready=lambda: None if store.ready.is_set() else "identity map is still loading",
         topics=(*(raw_topics or ()), IDENTITY, ORDERS, CUSTOMERS, SUPPORT, DLQ, *departments),

@@ -22,8 +22,10 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from hub.config import HubConfig
+from hub.identity.config import IdentityConfig
 from hub.identity.evidence import customer_evidence
 from hub.identity.resolver import IdentityRecord, IdentityResolver, Merge, Resolution
+from hub.routing.reload import RulesHolder
 from hub.routing.route import EventView
 from hub.runtime.metrics import HubMetrics
 from hub.runtime.producer import Output
@@ -95,13 +97,26 @@ class TranslationStage:
         lookup: TranslatorLookup,
         resolver: IdentityResolver | None = None,
         metrics: HubMetrics | None = None,
+        *,
+        rules: RulesHolder | None = None,
     ) -> None:
         self.config = config
+        #: ``hub.yaml`` as last (re)loaded: identity rules follow it as routing rules do
+        self.rules = rules
         self.lookup = lookup
         self.resolver = resolver if resolver is not None else IdentityResolver()
         self.metrics = metrics
         #: identity records and merge events not yet known to be on the broker
         self.unacked: list[Output] = []
+
+    @property
+    def identity_config(self) -> IdentityConfig:
+        """The identity rules in force: the reloaded ``hub.yaml``'s when the stage follows
+        one. A change applies to customer events read from then on; golden ids already
+        joined stay joined, as after a restart (the map is rebuilt from ``hub.identity``,
+        whatever the rules)."""
+        rules = self.rules
+        return rules.current.config.identity if rules is not None else self.config.identity
 
     # -- one record ------------------------------------------------------------------
     def handle(
@@ -180,7 +195,7 @@ class TranslationStage:
         system, source_id = str(ref["system"]), str(ref["id"])
         resolution: Resolution
         if event.type in _PROFILE_TYPES:
-            evidence = customer_evidence(data, self.config.identity)
+            evidence = customer_evidence(data, self.identity_config)
             resolution = self.resolver.observe(system, source_id, evidence.keys, evidence.links)
         else:
             golden = self.resolver.surviving(system, source_id)
