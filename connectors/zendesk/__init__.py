@@ -16,9 +16,10 @@ https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the
 
 * ``GET /api/v2/incremental/tickets/cursor.json?start_time=<unix seconds>`` for the first
   request, then ``?cursor=<after_cursor>``; ``per_page`` (at most 1000, the default),
-  ``include=users,organizations`` (side-loads: top-level ``users`` and ``organizations``
-  arrays), ``exclude_deleted=true`` (not used: deleted tickets come with status ``deleted``
-  and translate to nothing). Allowed for admins.
+  ``include=users,organizations,metric_sets`` (side-loads: top-level ``users``,
+  ``organizations`` and ``metric_sets`` arrays; a metric set names its ``ticket_id``),
+  ``exclude_deleted=true`` (not used: deleted tickets come with status ``deleted`` and
+  translate to nothing). Allowed for admins.
 * Response: ``{"tickets": [...], "after_cursor": "...", "after_url": "...",
   "before_cursor": null, "before_url": null, "end_of_stream": true|false}``.
   ``end_of_stream`` true means everything up to now was returned; the ``after_cursor`` of
@@ -43,6 +44,9 @@ https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the
   ``tags``, ``custom_fields`` (``[{"id", "value"}]``), ``satisfaction_rating.score``.
   Users: ``id``, ``name``, ``email``, ``phone``, ``organization_id``, ``updated_at``.
   Organizations: ``id``, ``name``, ``domain_names``, ``organization_fields``, ``updated_at``.
+  Metric sets (https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/):
+  ``ticket_id``, ``reopens`` (times a solved ticket was reopened), ``solved_at`` (the latest
+  solve).
 
 Webhooks -- https://developer.zendesk.com/documentation/webhooks/verifying/ ,
 https://developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request/ ,

@@ -1,8 +1,9 @@
 """A small async client for the cursor-based incremental ticket export.
 
 ``GET /api/v2/incremental/tickets/cursor.json`` with ``start_time`` (first request) or
-``cursor`` (every later one), ``per_page`` and ``include=users,organizations``; answers
-``{"tickets": [...], "users": [...], "organizations": [...], "after_cursor": ...,
+``cursor`` (every later one), ``per_page`` and ``include=users,organizations,metric_sets``;
+answers ``{"tickets": [...], "users": [...], "organizations": [...], "metric_sets": [...],
+"after_cursor": ...,
 "after_url": ..., "before_cursor": null, "before_url": null, "end_of_stream": bool}``.
 
 Error mapping (the kit's error model): 429 and 5xx -> ``RetriableError`` (``Retry-After``
@@ -24,7 +25,7 @@ from connectors.kit.errors import FatalError, RetriableError
 from connectors.kit.http import RETRIABLE_STATUS, client, retry_after_seconds
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
-SIDELOADS = "users,organizations"
+SIDELOADS = "users,organizations,metric_sets"
 
 
 def basic_token_auth(email: str, api_token: str) -> str:
@@ -35,13 +36,15 @@ def basic_token_auth(email: str, api_token: str) -> str:
 
 @dataclass
 class ExportPage:
-    """One page of the export, with the side-loaded users and organizations by id."""
+    """One page of the export, with the side-loaded users and organizations by id and the
+    tickets' metric sets by ticket id."""
 
     tickets: list[Any]
     after_cursor: str | None
     end_of_stream: bool
     users: dict[int, Mapping[str, Any]] = field(default_factory=dict)
     organizations: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    metric_sets: dict[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class ZendeskClient:
@@ -83,6 +86,7 @@ class ZendeskClient:
             end_of_stream=bool(body.get("end_of_stream")),
             users=_by_id(body.get("users")),
             organizations=_by_id(body.get("organizations")),
+            metric_sets=_by_id(body.get("metric_sets"), "ticket_id"),
         )
 
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -115,11 +119,11 @@ class ZendeskClient:
         return body
 
 
-def _by_id(items: Any) -> dict[int, Mapping[str, Any]]:
+def _by_id(items: Any, key: str = "id") -> dict[int, Mapping[str, Any]]:
     out: dict[int, Mapping[str, Any]] = {}
     for item in items if isinstance(items, list) else ():
-        if isinstance(item, Mapping) and isinstance(item.get("id"), int):
-            out[item["id"]] = item
+        if isinstance(item, Mapping) and isinstance(item.get(key), int):
+            out[item[key]] = item
     return out
 
 

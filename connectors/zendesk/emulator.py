@@ -23,12 +23,16 @@ Zendesk event webhook (``zen:event-type:ticket.*``) Zendesk would send.
 Behaviour copied from Zendesk (doc links in :mod:`connectors.zendesk`):
 
 * ``GET /api/v2/incremental/tickets/cursor.json`` with ``start_time`` or ``cursor``,
-  ``per_page`` (default and maximum 1000), ``include=users,organizations`` side-loads and
-  ``exclude_deleted``. Tickets are ordered by ``(generated_timestamp, id)``; the cursor
-  encodes the position of the last ticket returned (base64 of ``<ts>.0||<id>|``, the shape
-  of Zendesk's own cursors), so a ticket changed after it was exported appears again in a
-  later page, as with Zendesk. ``end_of_stream`` is true when nothing newer is left; the
+  ``per_page`` (default and maximum 1000), ``include=users,organizations,metric_sets``
+  side-loads and ``exclude_deleted``. Tickets are ordered by ``(generated_timestamp, id)``;
+  the cursor encodes the position of the last ticket returned (base64 of ``<ts>.0||<id>|``,
+  the shape of Zendesk's own cursors), so a ticket changed after it was exported appears
+  again in a later page, as with Zendesk. ``end_of_stream`` is true when nothing newer is left; the
   ``after_cursor`` is returned on every page (also the last) and is what to poll with next.
+* Each ticket's metric set (``metric_sets``: ``reopens``, ``replies``, ``solved_at``,
+  ``assigned_at``, ``initially_assigned_at``, ``status_updated_at``,
+  ``latest_comment_added_at``), kept as Zendesk does: a solved ticket set back to new, open,
+  pending or on hold counts one reopen, and ``solved_at`` is the latest solve.
 * Changes within the last ``export_lag_seconds`` (Zendesk: one minute) are left out of the
   export, and a ``start_time`` newer than that is refused with 400.
 * Basic authentication ``<email>/token:<api token>`` or ``Authorization: Bearer <oauth
@@ -164,11 +168,14 @@ class ZendeskEmulator:
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.organizations: dict[int, dict[str, Any]] = {}
+        #: ticket id -> its metric set (the ``metric_sets`` side-load)
+        self.metric_sets: dict[int, dict[str, Any]] = {}
         self.webhook_target: WebhookTarget | None = None
         self.pending: list[_Pending] = []
         self.deliveries: list[Delivery] = []
         self.requests: list[dict[str, str]] = []  # query of each export request, bounded
         self._ids = itertools.count(35436)
+        self._metric_ids = itertools.count(18_200_000)
         self._limit: _RateLimit | None = None
         self._recent: list[float] = []
         self.app = Starlette(
@@ -321,6 +328,20 @@ class ZendeskEmulator:
         }
         ticket["fields"] = ticket["custom_fields"]
         self.tickets[ticket_id] = ticket
+        self.metric_sets[ticket_id] = {
+            "id": next(self._metric_ids),
+            "ticket_id": ticket_id,
+            "url": f"{self._api()}/ticket_metrics/{ticket_id}.json",
+            "reopens": 0,
+            "replies": 0,
+            "assigned_at": stamp if assignee_id is not None else None,
+            "initially_assigned_at": stamp if assignee_id is not None else None,
+            "solved_at": None,
+            "status_updated_at": stamp,
+            "latest_comment_added_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         self.comments[ticket_id] = [
             {
                 "id": next(self._ids),
@@ -354,8 +375,13 @@ class ZendeskEmulator:
                 "created_at": ticket["updated_at"],
             }
         )
+        metrics = self.metric_sets[ticket_id]
+        metrics["latest_comment_added_at"] = ticket["updated_at"]
+        if public and author_id != ticket["requester_id"]:
+            metrics["replies"] += 1
         if ticket["status"] == "new" and author_id != ticket["requester_id"]:
             ticket["status"] = "open"
+            metrics["status_updated_at"] = ticket["updated_at"]
         if webhook:
             comment = {
                 "id": str(self.comments[ticket_id][-1]["id"]),
@@ -382,6 +408,9 @@ class ZendeskEmulator:
         if ticket["status"] == "new":
             ticket["status"] = "open"
         self._change(ticket_id, "assignee_id", assignee_id, webhook)
+        metrics = self.metric_sets[ticket_id]
+        metrics["assigned_at"] = ticket["updated_at"]
+        metrics["initially_assigned_at"] = metrics["initially_assigned_at"] or ticket["updated_at"]
 
     def add_tag(self, ticket_id: int, tag: str, *, webhook: bool = True) -> None:
         ticket = self._ticket(ticket_id)
@@ -570,6 +599,8 @@ class ZendeskEmulator:
                 {t["organization_id"] for t in page if t["organization_id"] in self.organizations}
             )
             body["organizations"] = [dict(self.organizations[i]) for i in ids]
+        if "metric_sets" in includes:
+            body["metric_sets"] = [dict(self.metric_sets[t["id"]]) for t in page]
         return body
 
     async def _export(self, request: Request) -> Response:
@@ -661,6 +692,8 @@ class ZendeskEmulator:
             return
         self._touch(ticket)
         ticket[name] = value
+        if name == "status":
+            self._status_metrics(ticket, previous, value)
         if webhook:
             kind = (
                 event_type
@@ -672,6 +705,16 @@ class ZendeskEmulator:
             )
             event = {"current": _upper(value), "previous": _upper(previous), "meta": self._meta()}
             self._emit(ticket, kind, event)
+
+    def _status_metrics(self, ticket: Mapping[str, Any], previous: str, status: str) -> None:
+        """Zendesk's bookkeeping of a status change: reopens and the latest solve."""
+        metrics = self.metric_sets[ticket["id"]]
+        stamp = ticket["updated_at"]
+        metrics["status_updated_at"] = metrics["updated_at"] = stamp
+        if previous == "solved" and status in ("new", "open", "pending", "hold"):
+            metrics["reopens"] += 1
+        if status == "solved":
+            metrics["solved_at"] = stamp
 
     def _meta(self) -> dict[str, Any]:
         return {"sequence": {"id": str(uuid.uuid4()), "position": 1, "total": 1}}

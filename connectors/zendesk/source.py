@@ -9,10 +9,10 @@ source (``POST /v1/webhooks/<instance>``):
   ``export_interval_seconds`` passed since the last export read to the end; otherwise it
   returns at once without an API call (Zendesk allows 10 export requests a minute).
   An export asks for ``start_time`` (first run: ``settings.start_time``, else 0) or the stored
-  cursor, with ``include=users,organizations``, and follows ``after_cursor`` until
-  ``end_of_stream``. Each ticket is published to ``raw.<instance>.ticket`` with its
-  requester and organization (from the side-loads) and the instance's mapping settings
-  under ``_handoff``, so the translator needs nothing else.
+  cursor, with ``include=users,organizations,metric_sets``, and follows ``after_cursor``
+  until ``end_of_stream``. Each ticket is published to ``raw.<instance>.ticket`` with its
+  requester, organization and metric set (from the side-loads) and the instance's mapping
+  settings under ``_handoff``, so the translator needs nothing else.
 * **Webhooks.** Zendesk event webhooks (``zen:event-type:*``) are verified
   (``X-Zendesk-Webhook-Signature`` over timestamp + body, timestamp within
   ``webhook_tolerance_seconds``), de-duplicated by ``X-Zendesk-Webhook-Invocation-Id`` (the
@@ -195,6 +195,7 @@ class ZendeskSource(PollingSource[ZendeskSettings], WebhookSource[ZendeskSetting
                     cursor=next_cursor,
                     users=page.users,
                     organizations=page.organizations,
+                    metric_sets=page.metric_sets,
                     mapping=mapping,
                 )
             if page.end_of_stream:
@@ -215,6 +216,7 @@ class ZendeskSource(PollingSource[ZendeskSettings], WebhookSource[ZendeskSetting
         cursor: str | None,
         users: Mapping[int, Mapping[str, Any]],
         organizations: Mapping[int, Mapping[str, Any]],
+        metric_sets: Mapping[int, Mapping[str, Any]],
         mapping: Mapping[str, Any],
     ) -> Record | BadRecord:
         if not isinstance(ticket, Mapping):
@@ -232,6 +234,7 @@ class ZendeskSource(PollingSource[ZendeskSettings], WebhookSource[ZendeskSetting
         if org_id is None and requester is not None:
             org_id = requester.get("organization_id")
         organization = organizations.get(org_id) if isinstance(org_id, int) else None
+        metric_set = metric_sets.get(where[1])
         return Record(
             id=str(where[1]),
             revision=f"{ticket.get('updated_at')}#{where[0]}",
@@ -242,6 +245,7 @@ class ZendeskSource(PollingSource[ZendeskSettings], WebhookSource[ZendeskSetting
                     **mapping,
                     "requester": dict(requester) if requester is not None else None,
                     "organization": dict(organization) if organization is not None else None,
+                    "metric_set": dict(metric_set) if metric_set is not None else None,
                 },
             },
             cursor=cursor,

@@ -19,14 +19,19 @@ complaint.opened       a ``complaint_tags`` tag, or the            ticket id, ``
 ticket.updated         ``updated_at`` later than ``created_at``    ticket id, ``updated_at``
 ticket.escalated       priority in ``escalation_priorities`` or    ticket id, ``escalated``
                        an ``escalation_tags`` tag
-ticket.resolved        status ``solved`` or ``closed``             ticket id, ``resolved``
+ticket.resolved        status ``solved`` or ``closed``             ticket id, ``resolved``,
+                                                                   reopens (when not 0)
 =====================  ==========================================  ===========================
 
 So ``ticket.opened`` is emitted on every revision with one id (the first one stored wins),
-``ticket.escalated``/``ticket.resolved``/``complaint.opened`` once per ticket (their time is
-the ``updated_at`` of the first revision showing them, as near as a snapshot gets; a ticket
-solved, reopened and solved again resolves once), and ``ticket.updated`` once per revision.
-Deleted tickets (status ``deleted``) give no event.
+``ticket.escalated``/``complaint.opened`` once per ticket (their time is the ``updated_at``
+of the first revision showing them, as near as a snapshot gets), ``ticket.resolved`` once
+per solve, and ``ticket.updated`` once per revision. A snapshot alone cannot tell a second
+solve from the first, so the ticket's metric set (``_handoff.metric_set``, the export's
+``metric_sets`` side-load) tells it: its ``reopens`` count is part of the id, and its
+``solved_at`` (the latest solve) is the time. A ticket solved, reopened and solved again
+resolves twice; without a metric set (a record from before the side-load) it resolves once,
+at ``updated_at``. Deleted tickets (status ``deleted``) give no event.
 
 Links: ``ticket_id`` = ``<instance>:<id>``; ``order_id`` = the value of the custom field
 ``order_field_id``, else the first match of ``order_number_pattern`` in the subject (the
@@ -179,6 +184,19 @@ class _Ticket:
     def organization(self) -> Mapping[str, Any] | None:
         org = self.mapping.get("organization")
         return org if isinstance(org, Mapping) else None
+
+    def reopens(self) -> int:
+        """How often the ticket was reopened after a solve (0 without a metric set)."""
+        metrics = _mapping(self.mapping.get("metric_set"))
+        value = metrics.get("reopens")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return 0
+
+    def solved_at(self) -> datetime:
+        """The latest solve, as the metric set has it; else this revision's ``updated_at``."""
+        metrics = _mapping(self.mapping.get("metric_set"))
+        return _time_or(metrics.get("solved_at"), self.updated)
 
     def customer_ref(self) -> SourceRef | None:
         org_id = self.data.get("organization_id")
@@ -356,14 +374,17 @@ def _translate(raw: Envelope) -> Sequence[Envelope]:
     if status in ("solved", "closed"):
         rating = ticket.data.get("satisfaction_rating")
         score = rating.get("score") if isinstance(rating, Mapping) else None
+        solved = ticket.solved_at()
+        reopens = ticket.reopens()
         emit(
             TicketResolved(
                 **common,
-                resolved_at=ticket.updated,
+                resolved_at=solved,
                 satisfaction=score if score in ("good", "bad") else "unknown",
             ),
-            ticket.updated,
+            solved,
             "resolved",
+            *((str(reopens),) if reopens else ()),
         )
     return out
 

@@ -66,6 +66,16 @@ def seed(clock: Clock) -> ZendeskEmulator:
     clock.advance(minutes=1)
     spam = desk.open_ticket(tom, "You won!", "Click here.")
     desk.delete_ticket(spam)
+    clock.advance(minutes=1)
+    address = desk.open_ticket(jana, "Wrong address on S00042", "Please correct the invoice.")
+    desk.assign(address, agent)
+    clock.advance(minutes=10)
+    desk.solve(address)
+    clock.advance(minutes=10)
+    desk.comment(address, "It still shows the old street.", author_id=jana)
+    desk.set_status(address, "open")  # reopened: the export shows only the second solve
+    clock.advance(minutes=10)
+    desk.solve(address)
     return desk
 
 
@@ -78,7 +88,7 @@ def record() -> None:
     clock = Clock(START)
     desk = seed(clock)
     clock.advance(minutes=5)
-    base = {"per_page": "3", "include": "users,organizations"}
+    base = {"per_page": "3", "include": "users,organizations,metric_sets"}
     first = desk.export({**base, "start_time": "0"})
     second = desk.export({**base, "cursor": first["after_cursor"]})
     caught_up = desk.export({**base, "cursor": second["after_cursor"]})

@@ -93,6 +93,28 @@ async def test_side_loads_requesters_and_organizations(
     assert "users" not in (await get(base_url, start_time="0")).json()
 
 
+async def test_metric_sets_count_reopens_and_keep_the_latest_solve(
+    desk: ZendeskEmulator, clock: Clock, base_url: str
+) -> None:
+    ids = seed(desk, clock, 2)
+    clock.advance(seconds=5)
+    desk.solve(ids[0])
+    solved = desk.tickets[ids[0]]["updated_at"]
+    clock.advance(seconds=5)
+    desk.close(ids[1])  # closed without a reopen: no count
+    for status in ("open", "solved", "pending", "solved"):
+        clock.advance(seconds=5)
+        desk.set_status(ids[0], status)
+    body = (await get(base_url, start_time="0", include="metric_sets")).json()
+    metrics = {m["ticket_id"]: m for m in body["metric_sets"]}
+    assert sorted(metrics) == sorted(ids)
+    assert metrics[ids[0]]["reopens"] == 2
+    assert metrics[ids[0]]["solved_at"] == desk.tickets[ids[0]]["updated_at"] != solved
+    assert metrics[ids[1]]["reopens"] == 0
+    assert metrics[ids[1]]["solved_at"] is None
+    assert "metric_sets" not in (await get(base_url, start_time="0")).json()
+
+
 async def test_start_time_is_inclusive_and_the_last_minute_is_left_out(clock: Clock) -> None:
     desk = ZendeskEmulator(api_tokens={EMAIL: TOKEN}, clock=clock)  # Zendesk's one minute
     ids = seed(desk, clock, 2)

@@ -93,7 +93,8 @@ async def test_export_publishes_tickets_with_side_loads_that_translate(
     assert first.data["_handoff"]["organization"]["name"] == "Muster GmbH"
     assert first.data["_handoff"]["requester"]["email"] == "Jana@Muster.de"
     assert [r["per_page"] for r in desk.requests] == ["2", "2"]
-    assert desk.requests[0]["include"] == "users,organizations"
+    assert desk.requests[0]["include"] == "users,organizations,metric_sets"
+    assert first.data["_handoff"]["metric_set"]["ticket_id"] == ids["late"]
     assert "cursor" in desk.requests[1]
     assert translated(raw) == [
         "customer.updated",

@@ -98,6 +98,42 @@ def test_ids_stay_stable_across_revisions_of_one_ticket() -> None:
     assert [e.id for e in translate(raw(first))] == [e.id for e in translate(raw(first))]
 
 
+def test_a_ticket_solved_again_after_a_reopen_resolves_again() -> None:
+    again = recorded("ticket_35450_solved.json")  # solved, reopened, solved again
+    assert again["_handoff"]["metric_set"]["reopens"] == 1
+    first = copy.deepcopy(again)  # the snapshot of the first solve
+    first.update(updated_at="2026-11-20T09:07:00Z", generated_timestamp=1795165620)
+    first["_handoff"]["metric_set"].update(reopens=0, solved_at="2026-11-20T09:07:00Z")
+    reopened = copy.deepcopy(again)
+    reopened.update(status="open", updated_at="2026-11-20T09:17:00Z")
+    reopened["_handoff"]["metric_set"]["solved_at"] = "2026-11-20T09:07:00Z"
+    closed = copy.deepcopy(again)  # closed later: the same solve
+    closed.update(status="closed", updated_at="2026-11-24T09:00:00Z")
+    one, two, three = events(first), events(again), events(closed)
+    assert "ticket.resolved" not in events(reopened)
+    assert one["ticket.resolved"]["id"] != two["ticket.resolved"]["id"]
+    assert two["ticket.resolved"]["id"] == three["ticket.resolved"]["id"]
+    assert one["ticket.resolved"]["resolved_at"] == "2026-11-20T09:07:00Z"
+    assert two["ticket.resolved"]["resolved_at"] == "2026-11-20T09:27:00Z"
+    assert three["ticket.resolved"]["resolved_at"] == "2026-11-20T09:27:00Z"  # solved_at
+    # the first solve's id is the one a ticket never reopened always had
+    plain = copy.deepcopy(first)
+    del plain["_handoff"]["metric_set"]
+    assert events(plain)["ticket.resolved"]["id"] == one["ticket.resolved"]["id"]
+
+
+def test_without_a_metric_set_a_ticket_resolves_at_its_update() -> None:
+    data = recorded("ticket_35440_solved.json")
+    data.update(updated_at="2026-11-21T10:00:00Z")
+    data["_handoff"]["metric_set"] = None
+    assert events(data)["ticket.resolved"]["resolved_at"] == "2026-11-21T10:00:00Z"
+    data["_handoff"]["metric_set"] = {"reopens": "2", "solved_at": "not a time"}
+    resolved = events(data)["ticket.resolved"]
+    assert resolved["resolved_at"] == "2026-11-21T10:00:00Z"
+    data["_handoff"]["metric_set"] = None
+    assert events(data)["ticket.resolved"]["id"] == resolved["id"]  # a bad count is 0
+
+
 def test_another_instance_gives_other_ids_and_refs() -> None:
     data = recorded("ticket_35440_solved.json")
     one, two = translate(raw(data)), translate(raw(data, instance="support-eu"))
