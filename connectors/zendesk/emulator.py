@@ -32,7 +32,9 @@ Behaviour copied from Zendesk (doc links in :mod:`connectors.zendesk`):
 * Each ticket's metric set (``metric_sets``: ``reopens``, ``replies``, ``solved_at``,
   ``assigned_at``, ``initially_assigned_at``, ``status_updated_at``,
   ``latest_comment_added_at``), kept as Zendesk does: a solved ticket set back to new, open,
-  pending or on hold counts one reopen, and ``solved_at`` is the latest solve.
+  pending or on hold counts one reopen, and ``solved_at`` is the latest solve. As Zendesk's
+  default triggers do, an agent's comment opens a new ticket and the requester's public
+  reply reopens a pending or solved one.
 * Changes within the last ``export_lag_seconds`` (Zendesk: one minute) are left out of the
   export, and a ``start_time`` newer than that is refused with 400.
 * Basic authentication ``<email>/token:<api token>`` or ``Authorization: Bearer <oauth
@@ -377,11 +379,17 @@ class ZendeskEmulator:
         )
         metrics = self.metric_sets[ticket_id]
         metrics["latest_comment_added_at"] = ticket["updated_at"]
-        if public and author_id != ticket["requester_id"]:
+        by_requester = author_id == ticket["requester_id"]
+        if public and not by_requester:
             metrics["replies"] += 1
-        if ticket["status"] == "new" and author_id != ticket["requester_id"]:
+        # an agent's answer opens a new ticket; the requester's reply reopens a pending or
+        # solved one (Zendesk's default triggers)
+        previous = ticket["status"]
+        if (previous == "new" and not by_requester) or (
+            previous in ("pending", "solved") and by_requester and public
+        ):
             ticket["status"] = "open"
-            metrics["status_updated_at"] = ticket["updated_at"]
+            self._status_metrics(ticket, previous, "open")
         if webhook:
             comment = {
                 "id": str(self.comments[ticket_id][-1]["id"]),

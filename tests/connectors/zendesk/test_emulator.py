@@ -115,6 +115,20 @@ async def test_metric_sets_count_reopens_and_keep_the_latest_solve(
     assert "metric_sets" not in (await get(base_url, start_time="0")).json()
 
 
+def test_the_requesters_reply_reopens_a_solved_ticket(desk: ZendeskEmulator, clock: Clock) -> None:
+    (ticket,) = seed(desk, clock, 1)
+    requester = desk.tickets[ticket]["requester_id"]
+    desk.comment(ticket, "Looking into it.", author_id=requester + 100)  # an agent: opens
+    assert desk.tickets[ticket]["status"] == "open"
+    desk.solve(ticket)
+    desk.comment(ticket, "Internal note.", author_id=requester + 100, public=False)
+    assert desk.tickets[ticket]["status"] == "solved"
+    desk.comment(ticket, "Still broken.", author_id=requester)
+    assert desk.tickets[ticket]["status"] == "open"
+    assert desk.metric_sets[ticket]["reopens"] == 1
+    assert desk.metric_sets[ticket]["replies"] == 1
+
+
 async def test_start_time_is_inclusive_and_the_last_minute_is_left_out(clock: Clock) -> None:
     desk = ZendeskEmulator(api_tokens={EMAIL: TOKEN}, clock=clock)  # Zendesk's one minute
     ids = seed(desk, clock, 2)
