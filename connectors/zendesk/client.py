@@ -3,8 +3,8 @@
 ``GET /api/v2/incremental/tickets/cursor.json`` with ``start_time`` (first request) or
 ``cursor`` (every later one), ``per_page`` and ``include=users,organizations,metric_sets``;
 answers ``{"tickets": [...], "users": [...], "organizations": [...], "metric_sets": [...],
-"after_cursor": ...,
-"after_url": ..., "before_cursor": null, "before_url": null, "end_of_stream": bool}``.
+"after_cursor": ..., "after_url": ..., "before_cursor": null, "before_url": null,
+"end_of_stream": bool}``.
 
 Error mapping (the kit's error model): 429 and 5xx -> ``RetriableError`` (``Retry-After``
 honoured); 401/403 -> ``FatalError`` naming Zendesk's error body (``{"error": "Couldn't
