@@ -331,16 +331,14 @@ def floor_service(
 
     @batch_subscriber(router, *inputs, group_id=f"bench{tag}-{name}")
     async def floor_batch(msg: KafkaMessage) -> None:
-        try:
-            await run_batch(
-                producer=runtime.producer,
-                consumer=msg.consumer,
-                records=msg.raw_message,
-                stage=name,
-                handle=handle,
-            )
-        finally:
-            events_in.flush()
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=msg.raw_message,
+            stage=name,
+            handle=handle,
+            flush=(events_in.flush,),
+        )
 
     written = {topic for records in outputs.values() for topic, _ in records}
     return Service(name=name, kafka=router, topics=(*inputs, *sorted(written)))

@@ -84,27 +84,37 @@ async def run_batch(
     records: Sequence[ConsumerRecord[bytes, bytes]],
     stage: str,
     handle: RecordHandler,
+    flush: Sequence[Callable[[], None]] = (),
 ) -> int:
-    """Handle, publish, then commit one batch; returns the number of outputs sent."""
-    outputs: list[Output] = []
-    for record in records:
-        try:
-            outputs.extend(handle(record))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a dead letter
-            log.warning(
-                "dead-lettering record from %s[%d]@%d: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc,
-                extra={"stage": stage},
-            )
-            outputs.append(dead_letter(record, stage, exc))
+    """Handle, publish, then commit one batch; returns the number of outputs sent.
+
+    ``flush`` adds the metrics ``handle`` tallied (:class:`hub.runtime.metrics.Tally`) to
+    the registry once the batch ends, published or not."""
     try:
-        await producer.send_all(outputs)
-    except Exception:
-        rewind(consumer, records)
-        log.exception("publishing a batch failed; rewound for re-delivery", extra={"stage": stage})
-        raise
-    await commit_batch(consumer, records)
-    return len(outputs)
+        outputs: list[Output] = []
+        for record in records:
+            try:
+                outputs.extend(handle(record))
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a dead letter
+                log.warning(
+                    "dead-lettering record from %s[%d]@%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
+                    extra={"stage": stage},
+                )
+                outputs.append(dead_letter(record, stage, exc))
+        try:
+            await producer.send_all(outputs)
+        except Exception:
+            rewind(consumer, records)
+            log.exception(
+                "publishing a batch failed; rewound for re-delivery", extra={"stage": stage}
+            )
+            raise
+        await commit_batch(consumer, records)
+        return len(outputs)
+    finally:
+        for add_to_registry in flush:
+            add_to_registry()

@@ -172,17 +172,14 @@ def router_service(
 
     @batch_subscriber(router, *topics, group_id=group_id)
     async def route_batch(msg: KafkaMessage) -> None:
-        try:
-            await run_batch(
-                producer=runtime.producer,
-                consumer=msg.consumer,
-                records=msg.raw_message,
-                stage=STAGE,
-                handle=handle,
-            )
-        finally:
-            events_in.flush()
-            stage.flush_metrics()
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=msg.raw_message,
+            stage=STAGE,
+            handle=handle,
+            flush=(events_in.flush, stage.flush_metrics),
+        )
 
     departments = tuple(department_topic(d) for d in runtime.config.departments)
     return Service(

@@ -138,6 +138,7 @@ def translator_service(
             raise
         return outputs
 
+    flush = (events_in.flush, *((routing.flush_metrics,) if routing is not None else ()))
     router = KafkaRouter()
     subscriber = batch_subscriber(
         router, *(raw_topics or ()), group_id=group_id, pattern=RAW_PATTERN
@@ -160,18 +161,14 @@ def translator_service(
                 raise
             stage.unacked.clear()
             del follower_pending[:taken]
-        try:
-            await run_batch(
-                producer=runtime.producer,
-                consumer=msg.consumer,
-                records=records,
-                stage=STAGE,
-                handle=handle,
-            )
-        finally:
-            events_in.flush()
-            if routing is not None:
-                routing.flush_metrics()
+        await run_batch(
+            producer=runtime.producer,
+            consumer=msg.consumer,
+            records=records,
+            stage=STAGE,
+            handle=handle,
+            flush=flush,
+        )
         stage.unacked.clear()
 
     departments = tuple(department_topic(d) for d in runtime.config.departments) if rules else ()

@@ -44,8 +44,15 @@ async def _committed(cluster: KafkaCluster, group: str, topic: str) -> int:
 
 
 async def _run_stage(
-    cluster: KafkaCluster, producer: Producer, source: str, out: str, group: str
+    cluster: KafkaCluster,
+    producer: Producer,
+    source: str,
+    out: str,
+    group: str,
+    *,
+    flushed: list[int] | None = None,
 ) -> KafkaBroker:
+    """The stage under test; each batch's end appends the batch's size to ``flushed``."""
     broker = KafkaBroker(cluster.bootstrap_servers, allow_auto_create_topics=False)
 
     @broker.subscriber(
@@ -59,12 +66,14 @@ async def _run_stage(
         heartbeat_interval_ms=300,
     )
     async def handle(msg: KafkaMessage) -> None:
+        records = msg.raw_message
         await run_batch(
             producer=producer,
             consumer=msg.consumer,
-            records=msg.raw_message,  # type: ignore[arg-type]
+            records=records,  # type: ignore[arg-type]
             stage="test-stage",
             handle=_double(out),
+            flush=() if flushed is None else (lambda: flushed.append(len(records)),),
         )
 
     await producer.start()
@@ -127,7 +136,8 @@ async def test_a_failed_send_commits_nothing_and_redelivers(
     source, out, group, values = await _ten_records_under_one_key(kafka_cluster, unique, 1)
 
     producer = FlakyProducer(kafka_cluster, HubMetrics.create(), failing_topic=out)
-    broker = await _run_stage(kafka_cluster, producer, source, out, group)
+    flushed: list[int] = []
+    broker = await _run_stage(kafka_cluster, producer, source, out, group, flushed=flushed)
     try:
         for _ in range(100):
             if producer.failures >= 2:
@@ -135,6 +145,8 @@ async def test_a_failed_send_commits_nothing_and_redelivers(
             await asyncio.sleep(0.1)
         assert producer.failures >= 2, "the batch was retried after the failure"
         assert await _committed(kafka_cluster, group, source) == 0, "nothing committed"
+        # a failed batch's tallies still reach the registry (its records were consumed)
+        assert len(flushed) >= 2, flushed
         producer.healed.set()
         outputs = await consume_all(kafka_cluster, out, expected=10)
     finally:
