@@ -23,15 +23,19 @@ from typing import Any
 import orjson
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 
 from connectors.kit.registry import translator_for
 from connectors.kit.source import Record, build_raw_event
 from hub.config import HubConfig, parse_config
 from hub.routing.route import departments_for
 from hub.runtime.cluster import EMBEDDED_CAPABILITIES, KafkaCluster
+from hub.services.router import GROUP as ROUTER_GROUP
+from hub.services.timeline import GROUP as TIMELINE_GROUP
+from hub.services.translator import GROUP as TRANSLATOR_GROUP
 from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
-from hub.topics import CANONICAL_TOPICS, department_topic
+from hub.topics import CANONICAL_TOPICS, department_topic, raw_topic
 from hub.translate.stage import TranslationStage
 from schemas import Envelope
 from tests.integration.hub_process import HubProcess, free_port
@@ -304,6 +308,58 @@ class Collector:
         return self.records
 
 
+#: service -> (its consumer group, the topics it reads)
+GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "translator": (
+        TRANSLATOR_GROUP,
+        (raw_topic(INSTANCE, "customer"), raw_topic(INSTANCE, "order")),
+    ),
+    "router": (ROUTER_GROUP, tuple(CANONICAL_TOPICS)),
+    "timeline": (TIMELINE_GROUP, tuple(CANONICAL_TOPICS)),
+}
+
+
+async def rewind_group(bootstrap: str, group: str, topics: Iterable[str], timeout: float) -> int:
+    """Move ``group``'s committed offsets halfway back, as an operator's
+    ``kafka-consumer-groups --reset-offsets`` would: the group then reads again records it
+    has already handled, so the run sees de-duplication at work whatever the timing of its
+    kills. The group's service must be stopped: this joins the group, waits until the
+    killed member's session has expired and every partition is its own, commits, and
+    leaves. Returns how many records the group will read a second time."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=300,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        tps = {
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or ()
+        }
+        consumer.subscribe(topics=list(topics))
+        deadline = time.monotonic() + timeout
+        while consumer.assignment() != tps:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group} never handed over {sorted(tps)}")
+            await consumer.getmany(timeout_ms=200, max_records=1)
+        back: dict[TopicPartition, OffsetAndMetadata] = {}
+        again = 0
+        for tp in sorted(tps):
+            committed = await consumer.committed(tp)
+            if committed:
+                back[tp] = OffsetAndMetadata(committed // 2, "")
+                again += committed - committed // 2
+        await consumer.commit(back)
+        return again
+    finally:
+        await consumer.stop()
+
+
 @dataclass
 class Report:
     lost: dict[str, set[str]]
@@ -317,6 +373,8 @@ class Report:
     dlq_unexpected: list[str]
     dlq_missing_translator: set[str]
     dlq_missing_connector: set[bytes]
+    #: records the services were made to read again by rewinding their groups
+    reread: int = 0
 
     def line(self) -> str:
         lost = sum(len(v) for v in self.lost.values())
@@ -325,6 +383,7 @@ class Report:
             f"timeline missing={len(self.timeline_missing)} "
             f"duplicated timeline entries={self.timeline_duplicated} "
             f"timeline rows={self.timeline_rows} "
+            f"re-read after rewinds={self.reread} "
             f"department re-deliveries={self.department_duplicates} "
             f"per-key order violations={len(self.order_violations)} "
             f"DLQ={self.dlq_total} (unexpected {len(self.dlq_unexpected)}, missing "
@@ -335,13 +394,14 @@ class Report:
 def check_departments(
     expected: Expected, seen: list[Seen]
 ) -> tuple[dict[str, set[str]], int, list[str]]:
-    """Lost deliveries per department, re-delivery count, per-key order violations."""
+    """Lost deliveries per department, re-delivery count, per-key order violations (a key
+    must stay in one partition of its topic, and its first copies in source order)."""
     lost: dict[str, set[str]] = {}
     duplicates = 0
     violations: list[str] = []
-    by_key: dict[tuple[str, int, bytes | None], list[Seen]] = defaultdict(list)
+    by_key: dict[tuple[str, bytes | None], list[Seen]] = defaultdict(list)
     for record in sorted(seen, key=lambda r: (r.topic, r.partition, r.offset)):
-        by_key[(record.topic, record.partition, record.key)].append(record)
+        by_key[(record.topic, record.key)].append(record)
     for department, ids in expected.deliveries.items():
         topic = department_topic(department)
         got = Counter(r.header("ce_id") for r in seen if r.topic == topic)
@@ -349,7 +409,11 @@ def check_departments(
         missing = ids - set(got)
         if missing:
             lost[department] = missing
-    for (topic, _, key), records in by_key.items():
+    for (topic, key), records in by_key.items():
+        partitions = sorted({record.partition for record in records})
+        if len(partitions) > 1:  # a key split over partitions has no order to keep
+            violations.append(f"{topic} key {key!r}: in partitions {partitions}")
+            continue
         first: list[int] = []
         known: set[str] = set()
         for record in records:
@@ -476,6 +540,10 @@ class Pipeline:
     def kill(self, name: str) -> None:
         self.processes[name].kill()
 
+    def remove(self, name: str) -> None:
+        """SIGKILL ``name`` for good, as a pod lost with its node."""
+        self.processes.pop(name).kill()
+
     def stop(self, name: str) -> int:
         return self.processes.pop(name).stop(timeout=30)
 
@@ -483,6 +551,15 @@ class Pipeline:
         """SIGKILL, as a crashed pod, then start a fresh process of the same service."""
         self.kill(name)
         return self.start(name)
+
+    def rewind(self, name: str, timeout: float = 30.0) -> int:
+        """SIGKILL ``name``, move its group's offsets halfway back (:func:`rewind_group`)
+        and start it again; how many records it will read a second time."""
+        self.kill(name)
+        group, topics = GROUPS[name]
+        again = asyncio.run(rewind_group(self.bootstrap, group, topics, timeout))
+        self.start(name)
+        return again
 
     def shutdown(self) -> None:
         for process in self.processes.values():

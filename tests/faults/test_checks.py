@@ -88,6 +88,18 @@ def test_a_reordered_key_is_found(expected: Expected) -> None:
     assert violations
 
 
+def test_a_key_split_over_two_partitions_is_found(expected: Expected) -> None:
+    seen = delivered(expected)
+    order = next(
+        o for o in expected.order_of.values() if list(expected.order_of.values()).count(o) > 1
+    )
+    later = [i for i, s in enumerate(seen) if s.key == order.encode()][1]
+    moved = seen[later]
+    seen[later] = Seen(moved.topic, 1, moved.offset, moved.key, moved.headers, moved.value)
+    _, _, violations = check_departments(expected, seen)
+    assert violations == [f"{moved.topic} key {moved.key!r}: in partitions [0, 1]"]
+
+
 def test_dead_letters_must_be_exactly_the_poison(expected: Expected) -> None:
     poison = [
         Seen(DLQ, 0, n, None, {"dlq_stage": b"translator", "ce_id": raw_id.encode()}, b"")

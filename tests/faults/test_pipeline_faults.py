@@ -4,8 +4,10 @@
 ``timeline``, each a ``hub run`` process on an embedded broker that keeps its data in S3
 (a local moto_server), so it can be restarted. The services start before the broker exists
 (not ready, then ready), and while records keep arriving each service is SIGKILLed and
-restarted, the broker is killed and restarted, and a second translator joins and leaves the
-group. Afterwards every source record is on its department topics at least once and in the
+restarted, the broker is killed and restarted, and a second translator, router and timeline
+each join their group and leave it (the translator stopped, the others SIGKILLed). Then
+each consuming service is killed and its group rewound halfway, so it reads again what it
+had handled. Afterwards every source record is on its department topics at least once and in the
 timeline store exactly once, per-key order holds, and hub.dlq holds exactly the poisoned
 records.
 """
@@ -25,6 +27,7 @@ from hub.runtime.cluster import EmbeddedBroker
 from hub.topics import DLQ, catalog, create_topics, department_topic, raw_topic
 from tests.faults.conftest import REPORTS, variant_params
 from tests.faults.pipeline import (
+    GROUPS,
     INSTANCE,
     SERVICES,
     Collector,
@@ -57,6 +60,10 @@ VARIANTS = {
     # long run drained in under 30 s after its feed ended, so 240 s is a generous bound
     "full": Variant(records=4000, rate=40.0, rounds=3, drain_seconds=240),
 }
+
+
+#: services that get a second instance in each round, which then leaves the group
+REBALANCED = ("translator", "router", "timeline")
 
 
 def stored_ids(database: Path) -> set[str]:
@@ -111,12 +118,31 @@ def inject_faults(
     broker.start()
     pipeline.wait_ready(timeout=90)
     log(f"round {round_no}: broker restarted, every service ready", started)
-    pipeline.start("translator", name="translator-2")
-    pipeline.wait_ready("translator-2", "translator", timeout=60)
-    time.sleep(1.0)
-    assert pipeline.stop("translator-2") == 0
-    pipeline.wait_ready("translator", timeout=60)
-    log(f"round {round_no}: a second translator joined and left", started)
+    for name in REBALANCED:
+        second = f"{name}-2"
+        pipeline.start(name, name=second)
+        pipeline.wait_ready(second, name, timeout=60)
+        time.sleep(1.0)
+        if name == "translator":  # leaves the group as a stopped pod does
+            assert pipeline.stop(second) == 0
+            how = "left"
+        else:  # vanishes: the group notices when its session expires
+            pipeline.remove(second)
+            how = "was SIGKILLed"
+        pipeline.wait_ready(name, timeout=60)
+        log(f"round {round_no}: a second {name} joined and {how}", started)
+
+
+def rewind_groups(pipeline: Pipeline, started: float) -> int:
+    """Each consuming service killed and its group rewound halfway: it reads again what
+    it already handled, so the stores' de-duplication is used whatever the kills' timing."""
+    again = 0
+    for name in GROUPS:
+        reread = pipeline.rewind(name)
+        pipeline.wait_ready(name, timeout=60)
+        log(f"{name} SIGKILLed, its group rewound ({reread} records to read again)", started)
+        again += reread
+    return again
 
 
 def drain_and_collect(
@@ -179,6 +205,7 @@ def test_pipeline_survives_crashes_broker_restart_and_rebalance(
             feeder.start()
             for round_no in range(plan.rounds):
                 inject_faults(pipeline, broker, round_no, started)
+            reread = rewind_groups(pipeline, started)
             log(f"faults done; fed {feeder.written} of {len(lines)} lines", started)
             feeder.join(timeout=plan.records / plan.rate + 60)
             assert feeder.done
@@ -195,6 +222,7 @@ def test_pipeline_survives_crashes_broker_restart_and_rebalance(
                 (tmp_path / name).write_text("".join(process.stderr), encoding="utf-8")
 
     report = report_for(pipeline, expected, run)
+    report.reread = reread
     poisoned = len(expected.translator_poison) + len(expected.connector_poison)
     summary = (
         f"{variant}: {len(lines)} source lines ({poisoned} poisoned), "
@@ -212,3 +240,7 @@ def test_pipeline_survives_crashes_broker_restart_and_rebalance(
     assert not report.dlq_unexpected, report.dlq_unexpected[:5]
     assert not report.dlq_missing_translator
     assert not report.dlq_missing_connector
+    # the rewinds made every stage read records again: de-duplication was in use
+    assert report.reread > 0
+    assert report.department_duplicates > 0
+    assert not pipeline.tracebacks(), pipeline.tracebacks()[0]
