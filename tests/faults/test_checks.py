@@ -100,12 +100,21 @@ def test_a_key_split_over_two_partitions_is_found(expected: Expected) -> None:
     assert violations == [f"{moved.topic} key {moved.key!r}: in partitions [0, 1]"]
 
 
+def connector_headers(offset: bytes = b"-1") -> dict[str, bytes]:
+    """A connector's dead letter: the record never reached Kafka, so no partition or offset."""
+    return {
+        "dlq_stage": f"connector:{INSTANCE}".encode(),
+        "dlq_original_partition": b"-1",
+        "dlq_original_offset": offset,
+    }
+
+
 def test_dead_letters_must_be_exactly_the_poison(expected: Expected) -> None:
     poison = [
         Seen(DLQ, 0, n, None, {"dlq_stage": b"translator", "ce_id": raw_id.encode()}, b"")
         for n, raw_id in enumerate(sorted(expected.translator_poison))
     ] + [
-        Seen(DLQ, 0, 1000 + n, None, {"dlq_stage": f"connector:{INSTANCE}".encode()}, text)
+        Seen(DLQ, 0, 1000 + n, None, connector_headers(), text)
         for n, text in enumerate(sorted(expected.connector_poison))
     ]
     assert check_dlq(expected, poison) == ([], set(), set())
@@ -114,6 +123,9 @@ def test_dead_letters_must_be_exactly_the_poison(expected: Expected) -> None:
     assert len(unexpected) == 1
     _, missing, _ = check_dlq(expected, poison[1:])
     assert len(missing) == 1
+    placed = Seen(DLQ, 0, 9998, None, connector_headers(b"7"), poison[-1].value)
+    unexpected, _, missing_lines = check_dlq(expected, [*poison[:-1], placed])
+    assert (len(unexpected), len(missing_lines)) == (1, 1)
 
 
 def test_a_doubled_timeline_entry_is_found(expected: Expected, tmp_path: Path) -> None:
