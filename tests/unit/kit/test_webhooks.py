@@ -213,6 +213,29 @@ async def test_when_the_first_of_two_concurrent_deliveries_fails_the_second_publ
     assert hub.post().json()["status"] == "duplicate"  # type: ignore[attr-defined]
 
 
+async def test_a_publish_that_never_completes_is_503_in_time_and_the_retry_is_taken() -> None:
+    """A broker that takes the send and never answers: the vendor gets 503 at the
+    source's publish deadline (10 s by default), not 202 and not a hung request."""
+    gated = GatedPublisher()
+    hub = Hub(gated)
+    source = hub.host.runners["desk"].source
+    source.publish_timeout_seconds = 0.2  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=hub.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        started = time.monotonic()
+        hung = await client.post("/v1/webhooks/desk", content=BODY, headers=hub.signed())
+        waited = time.monotonic() - started
+        assert hung.status_code == 503, hung.text
+        assert hung.json()["detail"] == "TimeoutError: not stored"
+        assert 0.2 <= waited < 5, waited
+        assert hub.publisher.raw() == []
+        gated.gate.set()  # the broker answers again: the vendor's retry is stored
+        retry = await client.post("/v1/webhooks/desk", content=BODY, headers=hub.signed())
+    assert retry.status_code == 202, retry.text
+    assert retry.json()["status"] == "accepted", "not taken for a duplicate of the timed-out one"
+    assert len(hub.publisher.raw()) == 1
+
+
 def test_connectors_are_listed_with_state(hub: Hub) -> None:
     listed = hub.client.get("/v1/connectors").json()["connectors"]
     assert {(c["instance"], c["kind"], c["state"]) for c in listed} == {
