@@ -116,6 +116,22 @@ def _substitute(node: Any, path: str, env: dict[str, str], problems: list[tuple[
     return node
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line with the line and column where it struck (its own text
+    spans several lines, quotes the source and names an anonymous ``<unicode string>``)."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return " ".join(str(exc).split())
+    where = exc.problem_mark
+    text = exc.problem or "unreadable"
+    if where is not None:
+        text = f"line {where.line + 1}, column {where.column + 1}: {text}"
+    context, started = exc.context, exc.context_mark
+    if context:
+        at = f" at line {started.line + 1}, column {started.column + 1}" if started else ""
+        text += f" ({context}{at})"
+    return text
+
+
 def parse_config(
     text: str, source: str = "hub.yaml", env: dict[str, str] | None = None
 ) -> HubConfig:
@@ -123,7 +139,7 @@ def parse_config(
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(source, [("(file)", f"not valid YAML: {exc}")]) from exc
+        raise ConfigError(source, [("(file)", f"not valid YAML: {yaml_problem(exc)}")]) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -40,6 +40,18 @@ def run(service: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPro
     )
 
 
+def assert_only_the_problem(done: subprocess.CompletedProcess[str], key: str) -> None:
+    """Exit status 2 and nothing but the report: an ``error:`` line, then (for a file) one
+    indented ``key: problem`` line per problem. No traceback, and no line a starting
+    service would log (nothing was started)."""
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert done.stdout == ""
+    head, *problems = done.stderr.splitlines()
+    assert head.startswith("error: "), done.stderr[-2000:]
+    assert all(line.startswith("  ") and ": " in line for line in problems), done.stderr
+    assert key in done.stderr, done.stderr[-2000:]
+
+
 @pytest.mark.parametrize(("text", "key", "service"), BAD_CONFIGS)
 def test_invalid_config_stops_start_up_naming_the_key(
     tmp_path: Path, text: str, key: str, service: str
@@ -47,10 +59,19 @@ def test_invalid_config_stops_start_up_naming_the_key(
     config = tmp_path / "hub.yaml"
     config.write_text(text, encoding="utf-8")
     done = run(service, {"HUB_CONFIG": str(config)}, tmp_path)
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    assert key in done.stderr, done.stderr[-2000:]
-    assert "error:" in done.stderr
+    assert_only_the_problem(done, key)
+
+
+def test_every_problem_of_a_file_gets_its_own_line(tmp_path: Path) -> None:
+    config = tmp_path / "hub.yaml"
+    config.write_text(BAD_CONFIGS[0][0] + BAD_CONFIGS[2][0], encoding="utf-8")
+    done = run("translator", {"HUB_CONFIG": str(config)}, tmp_path)
+    assert_only_the_problem(done, "connectors.shop")
+    problems = done.stderr.splitlines()[1:]
+    assert sorted(line.split(":")[0].strip() for line in problems) == [
+        "connectors.shop.type",
+        "departments.sales.token_sha256",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -66,6 +87,4 @@ def test_invalid_environment_stops_start_up_naming_it(
     tmp_path: Path, env: dict[str, str], names: str
 ) -> None:
     done = run("router", env, tmp_path)
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    assert names in done.stderr, done.stderr[-2000:]
+    assert_only_the_problem(done, names)

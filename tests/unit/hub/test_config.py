@@ -59,5 +59,27 @@ def test_malformed_files_are_rejected(text: str) -> None:
         parse_config(text, env={})
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "departments: {sales: [unclosed\n",
+            "line 2, column 1: expected ',' or ']', but got '<stream end>'"
+            " (while parsing a flow sequence at line 1, column 22)",
+        ),
+        ("a: b: c\n", "line 1, column 5: mapping values are not allowed here"),
+        ("a:\n\t- x\n", "line 2, column 1: found character '\\t' that cannot start any token"),
+    ],
+)
+def test_a_yaml_syntax_error_is_one_line_with_where_it_is(text: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env={})
+    ((key, message),) = caught.value.problems
+    assert key == "(file)"
+    assert message.startswith(f"not valid YAML: {problem}"), message
+    assert "\n" not in message
+    assert "<unicode string>" not in message
+
+
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert load_config(tmp_path / "absent.yaml") == HubConfig()
