@@ -11,7 +11,12 @@ from pydantic import ValidationError
 
 from hub.config import HubConfig
 from hub.runtime.app import make_runtime
-from hub.runtime.cluster import EMBEDDED_CAPABILITIES, KafkaCluster
+from hub.runtime.cluster import (
+    APACHE_KAFKA_CAPABILITIES,
+    EMBEDDED_CAPABILITIES,
+    Capabilities,
+    KafkaCluster,
+)
 from hub.runtime.settings import ConsumerSettings, HubSettings, KafkaSettings
 from hub.services import timeline
 
@@ -112,3 +117,18 @@ def test_an_unknown_compression_is_rejected(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("KAFKA_COMPRESSION_TYPE", "brotli")
     with pytest.raises(ValidationError, match="compression_type"):
         KafkaSettings()
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "idempotent"),
+    [(EMBEDDED_CAPABILITIES, False), (APACHE_KAFKA_CAPABILITIES, True)],
+)
+def test_producers_are_idempotent_only_where_the_cluster_supports_it(
+    capabilities: Capabilities, idempotent: bool
+) -> None:
+    cluster = KafkaCluster("127.0.0.1:9", "external", capabilities, KafkaSettings())
+    options = cluster.producer_options()
+    assert options["enable_idempotence"] is idempotent
+    assert options["acks"] == "all", "durable acknowledgements on every cluster"
+    broker = make_runtime(HubSettings(), HubConfig(), cluster).broker
+    assert broker._connection_kwargs["enable_idempotence"] is idempotent
