@@ -1,9 +1,11 @@
 """``GET /v1/orders/{id}/timeline`` and ``GET /v1/customers/{id}/timeline`` (the contract).
 
 401 without a valid department token, 403 when the department may see none of the
-timeline's events (it has no route to them), 404 for an id the store does not know. Every
-error is ``{"error": ..., "detail": ...}``. The handlers are plain functions: FastAPI runs
-them in its thread pool, where the synchronous store belongs.
+timeline's events (it has no route to them), 404 for an id the store does not know. The
+lists (``/v1/orders``, ``/v1/customers``) hold only the timelines the department may open:
+a timeline it would be refused is not named there either. Every error is
+``{"error": ..., "detail": ...}``. The handlers are plain functions: FastAPI runs them in
+its thread pool, where the synchronous store belongs.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from hub.api.auth import department_for
-from hub.api.views import timeline_view
+from hub.api.views import may_see, timeline_view
 from hub.config import HubConfig
 from hub.timeline.clocks import Now
 from hub.timeline.ordering import parse_time_key
-from hub.timeline.store import StoredTimeline, TimelineStore
+from hub.timeline.store import Kind, StoredTimeline, TimelineStore
 from schemas.envelope import format_time
 
 
@@ -97,6 +99,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "the department may see none of these events"},
     404: {"model": ErrorBody, "description": "unknown id"},
 }
+#: How many of the latest timelines of a kind a list looks through for the ones the caller's
+#: department may open (each one is read to decide): a department that may open few of
+#: them gets a shorter list rather than a scan of the whole store.
+LIST_SCAN = 1000
 Authorization = Annotated[
     str | None, Header(description="Bearer <department token>", include_in_schema=True)
 ]
@@ -149,7 +155,29 @@ def timeline_router(store: TimelineStore, config: HubConfig, now: Now) -> APIRou
             return checked
         return answer(checked, "customer", customer_id, store.customer_timeline(customer_id))
 
-    def recent(kind: str, authorization: str | None, limit: int) -> JSONResponse | list[Any]:
+    def visible_recent(kind: Kind, department: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the latest timelines of ``kind`` that ``department`` may open,
+        looking through at most :data:`LIST_SCAN` of the latest of all departments."""
+        load = store.order_timeline if kind == "order" else store.customer_timeline
+        found: list[dict[str, Any]] = []
+        looked: set[str] = set()
+        fetch = limit
+        while True:
+            rows = store.recent(kind, fetch)
+            for row in rows:
+                if row["agg_id"] in looked:
+                    continue
+                looked.add(row["agg_id"])
+                stored = load(row["agg_id"])
+                if stored is not None and may_see(stored, department, config):
+                    found.append(row)
+                    if len(found) == limit:
+                        return found
+            if len(rows) < fetch or fetch >= LIST_SCAN:
+                return found
+            fetch = min(fetch * 4, LIST_SCAN)
+
+    def recent(kind: Kind, authorization: str | None, limit: int) -> JSONResponse | list[Any]:
         if isinstance(checked := authorized(authorization), JSONResponse):
             return checked
         return [
@@ -162,14 +190,14 @@ def timeline_router(store: TimelineStore, config: HubConfig, now: Now) -> APIRou
                 "done": bool(row["done"]),
                 "updated": _iso(row["updated_time"]),
             }
-            for row in store.recent(kind, limit)
+            for row in visible_recent(kind, checked, limit)
         ]
 
     @router.get(
         "/orders",
         response_model=list[SummaryBody],
         responses={401: ERRORS[401]},
-        summary="Orders with the latest events (ids and stages only)",
+        summary="Orders the caller's department may open, latest first (ids and stages only)",
     )
     def recent_orders(
         authorization: Authorization = None, limit: Annotated[int, Query(ge=1, le=200)] = 20
@@ -180,7 +208,7 @@ def timeline_router(store: TimelineStore, config: HubConfig, now: Now) -> APIRou
         "/customers",
         response_model=list[SummaryBody],
         responses={401: ERRORS[401]},
-        summary="Customers with the latest events (ids and stages only)",
+        summary="Customers the caller's department may open, latest first (ids and stages only)",
     )
     def recent_customers(
         authorization: Authorization = None, limit: Annotated[int, Query(ge=1, le=200)] = 20

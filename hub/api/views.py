@@ -146,17 +146,40 @@ def _rank(config: HubConfig, department: str) -> int:
     return names.index(department) if department in names else len(names)
 
 
+def may_see(stored: StoredTimeline, department: str, config: HubConfig) -> bool:
+    """Whether the routing rules deliver ``department`` at least one of the timeline's
+    events: exactly the timelines :func:`timeline_view` does not refuse."""
+    return any(department in route(to_envelope(event), config) for event in stored.events)
+
+
 def timeline_view(
     stored: StoredTimeline, *, department: str, config: HubConfig, now: datetime
 ) -> dict[str, Any] | None:
-    """The contract JSON for ``department``; None if it may see none of the events."""
+    """The contract JSON for ``department``; None if it may see none of the events.
+
+    An SLA clock shows when the department sees an event here of its order or ticket (or
+    of the order a complaint is about: an order's timeline shows its complaints' clocks to
+    every department that may open it), or owns the clock or is its escalation (as
+    ``/v1/breaches`` lists it). A customer's timeline gathers the clocks of all its orders
+    and tickets, and a department refused an order must not read its id, deadline and
+    breach there instead."""
     processes = config.processes
     events = []
     lanes: dict[str, list[str]] = {}
+    #: the orders and tickets the department sees events of here (and the timeline itself)
+    subjects = {(stored.kind, stored.id)}
+    #: ticket -> the order it is about, from any event naming both
+    order_of: dict[str, str] = {}
     for event in stored.events:
+        if event.ticket_id and event.order_id:
+            order_of[event.ticket_id] = event.order_id
         visible = department_view(to_envelope(event), department, config)
         if visible is None:
             continue
+        if event.order_id:
+            subjects.add(("order", event.order_id))
+        if event.ticket_id:
+            subjects.add(("ticket", event.ticket_id))
         lane = lane_of(event, processes)
         lanes.setdefault(lane, []).append(event.id)
         events.append(
@@ -173,7 +196,13 @@ def timeline_view(
     if not events:
         return None
     state = stored.state or {}
-    clocks = [_clock(c, now) for c in stored.clocks]
+    clocks = [
+        _clock(c, now)
+        for c in stored.clocks
+        if (c["kind"], c["agg_id"]) in subjects
+        or (c["kind"] == "ticket" and ("order", order_of.get(c["agg_id"])) in subjects)
+        or department in (c["owner"], c["escalate_to"])
+    ]
     view: dict[str, Any] = {
         "id": stored.id,
         "kind": stored.kind,

@@ -138,7 +138,7 @@ def test_events_are_in_timeline_order_with_lanes(client: TestClient) -> None:
 
 
 def test_recent_lists_and_me(client: TestClient) -> None:
-    status, rows = get(client, "/v1/orders", "logistics")
+    status, rows = get(client, "/v1/orders", "sales")
     assert status == 200
     assert [r["id"] for r in rows] == [ORDER]  # type: ignore[index]
     status, me = get(client, "/v1/me", "support")
