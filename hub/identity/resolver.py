@@ -106,6 +106,11 @@ class IdentityResolver:
 
     # -- questions -------------------------------------------------------------------
     def resolve(self, system: str, source_id: str) -> str | None:
+        """The golden id of a source identity, None if unknown. A system is a connector
+        instance name, which never holds a colon: without this check ``("crm:a", "b")``
+        would find the identity ``("crm", "a:b")``, both keyed ``crm:a:b``."""
+        if ":" in system:
+            return None
         golden = self.owner.get(source_identity(system, source_id))
         return None if golden is None else self.find(golden)
 

@@ -277,3 +277,10 @@ def test_the_identity_config_answers_from_its_rules() -> None:
     assert CONFIG.cross_reference_pairs == (("erp_customer_number", "odoo"),)
     assert "gmail.com" in CONFIG.free_mail
     assert IdentityConfig.model_validate(CONFIG.model_dump()) == CONFIG
+
+
+def test_a_colon_in_the_system_does_not_reach_another_identity() -> None:
+    resolver = IdentityResolver()
+    golden = resolver.observe("crm", "org:7", (), ()).customer_id
+    assert resolver.resolve("crm", "org:7") == golden
+    assert resolver.resolve("crm:org", "7") is None, "the same key, another identity"
