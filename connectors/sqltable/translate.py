@@ -287,6 +287,9 @@ def _lines(ctx: _Context, spec: LineColumns, currency: str) -> list[OrderLine]:
         if rate is not None and rate > 1:
             rate = rate / 100  # a percentage column (19 -> 0.19)
         position = line.decimal(spec.position)
+        if spec.position is not None and position is not None and not 1 <= position < 2**63:
+            # a line number; a larger one would not even fit the event's JSON encoding
+            raise line.bad(spec.position, "is not a line number")
         out.append(
             OrderLine(
                 line_no=int(position) if position is not None else index,

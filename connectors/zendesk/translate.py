@@ -409,6 +409,10 @@ def _profile(ticket: _Ticket) -> tuple[CustomerUpdated, str] | None:
         external: dict[str, str] = {}
         fields = org.get("organization_fields")
         for key, name in _mapping(ticket.setting("organization_external_ids", {})).items():
+            if not isinstance(name, str):
+                raise UntranslatableRecord(
+                    f"{ticket.what}: organization_external_ids.{key} is {name!r}, not a field name"
+                )
             value = fields.get(name) if isinstance(fields, Mapping) else None
             if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
                 external[str(key)] = str(value).strip()

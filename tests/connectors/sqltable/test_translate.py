@@ -255,3 +255,12 @@ def test_the_example_in_the_shipped_hub_yaml_is_valid() -> None:
     settings = CONNECTOR.parse_settings(config.connectors["erp"].settings)
     assert isinstance(settings, SqlTableSettings)
     assert list(settings.tables) == ["customers", "orders", "payments"]
+
+
+@pytest.mark.parametrize("position", ["1e30", 1e300, "9" * 400, 0, -3])
+def test_a_line_position_that_is_no_line_number_is_untranslatable(position: object) -> None:
+    """A huge position would become a ``line_no`` no JSON encoder takes (the stage would
+    crash encoding it); it is dead-lettered with the column's name instead."""
+    lines = [{"id": 1, "order_id": 41, "pos": position, "sku": "A", "qty": "3", "price": "2.50"}]
+    with pytest.raises(UntranslatableRecord, match=r"'pos' = .* is not a line number"):
+        translate(raw("order_open", lines=lines))

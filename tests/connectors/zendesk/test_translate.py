@@ -225,6 +225,16 @@ def test_untranslatable_records_say_why(changes: dict[str, Any], reason: str) ->
         translate(raw(data))
 
 
+@pytest.mark.parametrize("name", [["erp_customer_number"], {"field": "x"}, 7, None])
+def test_an_external_id_mapped_to_no_field_name_is_untranslatable(name: object) -> None:
+    """The mapping travels in the raw record (``_handoff``): a value that names no
+    organization field is the record's fault, dead-lettered with the key, not a crash."""
+    data = recorded("ticket_35440_solved.json")
+    data["_handoff"] = {**data["_handoff"], "organization_external_ids": {"erp": name}}
+    with pytest.raises(UntranslatableRecord, match=r"organization_external_ids\.erp is .*"):
+        translate(raw(data))
+
+
 def test_unknown_entity_is_untranslatable() -> None:
     with pytest.raises(UntranslatableRecord, match="no translation"):
         translate(raw(recorded("ticket_35440_solved.json"), entity="webhook_events"))
