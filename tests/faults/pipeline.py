@@ -43,6 +43,8 @@ from tests.integration.hub_process import HubProcess, free_port
 REPO = Path(__file__).resolve().parents[2]
 INSTANCE = "shop"
 SERVICES = ("connectors", "translator", "router", "timeline")
+#: the raw topics the source's two entities are published to
+RAW_TOPICS = (raw_topic(INSTANCE, "customer"), raw_topic(INSTANCE, "order"))
 
 
 def hub_yaml(exports: Path) -> str:
@@ -308,12 +310,9 @@ class Collector:
         return self.records
 
 
-#: service -> (its consumer group, the topics it reads)
+#: consuming service -> (its consumer group, the topics it reads)
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "translator": (
-        TRANSLATOR_GROUP,
-        (raw_topic(INSTANCE, "customer"), raw_topic(INSTANCE, "order")),
-    ),
+    "translator": (TRANSLATOR_GROUP, RAW_TOPICS),
     "router": (ROUTER_GROUP, tuple(CANONICAL_TOPICS)),
     "timeline": (TIMELINE_GROUP, tuple(CANONICAL_TOPICS)),
 }

@@ -7,9 +7,9 @@
 restarted, the broker is killed and restarted, and a second translator, router and timeline
 each join their group and leave it (the translator stopped, the others SIGKILLed). Then
 each consuming service is killed and its group rewound halfway, so it reads again what it
-had handled. Afterwards every source record is on its department topics at least once and in the
-timeline store exactly once, per-key order holds, and hub.dlq holds exactly the poisoned
-records.
+had handled. Afterwards every source record is on its department topics at least once and
+in the timeline store exactly once, per-key order holds, and hub.dlq holds exactly the
+poisoned records.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import pytest
 
 from connectors.kit.config import raw_streams
 from hub.runtime.cluster import EmbeddedBroker
-from hub.topics import DLQ, catalog, create_topics, department_topic, raw_topic
+from hub.topics import DLQ, catalog, create_topics, department_topic
 from tests.faults.conftest import REPORTS, variant_params
 from tests.faults.pipeline import (
     GROUPS,
-    INSTANCE,
+    RAW_TOPICS,
     SERVICES,
     Collector,
     Expected,
@@ -60,10 +60,6 @@ VARIANTS = {
     # long run drained in under 30 s after its feed ended, so 240 s is a generous bound
     "full": Variant(records=4000, rate=40.0, rounds=3, drain_seconds=240),
 }
-
-
-#: services that get a second instance in each round, which then leaves the group
-REBALANCED = ("translator", "router", "timeline")
 
 
 def stored_ids(database: Path) -> set[str]:
@@ -118,7 +114,7 @@ def inject_faults(
     broker.start()
     pipeline.wait_ready(timeout=90)
     log(f"round {round_no}: broker restarted, every service ready", started)
-    for name in REBALANCED:
+    for name in GROUPS:  # every consuming service gets a second instance, which leaves
         second = f"{name}-2"
         pipeline.start(name, name=second)
         pipeline.wait_ready(second, name, timeout=60)
@@ -159,10 +155,9 @@ def drain_and_collect(
         time.sleep(0.5)
     departments = [department_topic(d) for d in pipeline.config.departments]
     wanted = set().union(*expected.deliveries.values())
-    raws = [raw_topic(INSTANCE, "customer"), raw_topic(INSTANCE, "order")]
     return Run(
         dept=asyncio.run(Collector(bootstrap, departments).read(wanted)),
-        raw=asyncio.run(Collector(bootstrap, raws).read(set(expected.raw))),
+        raw=asyncio.run(Collector(bootstrap, RAW_TOPICS).read(set(expected.raw))),
         dlq=asyncio.run(Collector(bootstrap, [DLQ]).read()),
     )
 
