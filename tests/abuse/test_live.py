@@ -23,11 +23,11 @@ from hub.runtime.cluster import EMBEDDED_CAPABILITIES, EmbeddedBroker, KafkaClus
 from tests.abuse.test_webhooks import (
     SCRIPT,
     SQL,
-    TEN_MB,
     VENDORS,
     Vendor,
     hubspot_body,
     hubspot_sign,
+    ten_megabytes,
 )
 from tests.integration.hub_process import HubProcess, free_port
 from tests.integration.kafka_helpers import consume_all
@@ -106,10 +106,6 @@ def numbered(data: Any, number: int) -> bytes:
     if isinstance(data, list):
         return orjson.dumps([{**data[0], "eventId": 2000 + number}])
     return orjson.dumps({**data, "id": f"01HZX-event-{number}"})
-
-
-def ten_megabytes() -> bytes:
-    return b"[" + b'{"a": "' + b"x" * TEN_MB + b'"}]'
 
 
 def abuse(vendor: Vendor, now: float) -> list[tuple[str, bytes, dict[str, str], int]]:
