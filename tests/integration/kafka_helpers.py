@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from hub.runtime.cluster import KafkaCluster
 from hub.runtime.producer import Producer
@@ -39,27 +39,6 @@ async def produce(
         return list(await asyncio.gather(*futures))
     finally:
         await producer.stop()
-
-
-async def until_committed(
-    cluster: KafkaCluster, group: str, landed: RecordMetadata, timeout: float = 20.0
-) -> None:
-    """Wait until ``group`` has committed past the record at ``landed``: its consumer has
-    read it and finished with it."""
-    tp = TopicPartition(landed.topic, landed.partition)
-    consumer = AIOKafkaConsumer(
-        group_id=group, enable_auto_commit=False, **cluster.client_options()
-    )
-    await consumer.start()
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (await consumer.committed(tp) or 0) <= landed.offset:
-            if loop.time() > deadline:
-                raise TimeoutError(f"{group} did not commit past {tp} offset {landed.offset}")
-            await asyncio.sleep(0.2)
-    finally:
-        await consumer.stop()
 
 
 async def consume_all(
