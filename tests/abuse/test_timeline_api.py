@@ -34,11 +34,9 @@ from hub.runtime.service import Runtime, Service, ServiceFactory
 from hub.runtime.settings import HubSettings
 from hub.services.timeline import build
 from hub.services.translator import lookup_routes, translator
-from hub.timeline.clocks import breach_event
-from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
 from tests.integration.hub_process import free_port
-from tests.unit.timeline.builders import at, timeline_event
+from tests.unit.timeline.builders import at, record_due_breaches, timeline_event
 
 TOKENS = {name: f"token-of-{name}-0123456789" for name in DEFAULT_DEPARTMENTS}
 ORDER = "odoo:SO-77"
@@ -86,10 +84,7 @@ def assembled(
         ]
     )
     if breached:
-        for clock in store.due_clocks(NOW):
-            breach = breach_event(clock)
-            store.record_breach(clock, breach.id, NOW)
-            store.ingest([TimelineEvent.from_envelope(breach)])
+        record_due_breaches(store, NOW)
     store.dispose()
     # no broker answers on this port: the API must work (and fail cleanly) regardless
     cluster = KafkaCluster(f"127.0.0.1:{free_port()}", "embedded", EMBEDDED_CAPABILITIES)

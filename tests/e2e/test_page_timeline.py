@@ -23,15 +23,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 from hub.api.auth import token_sha256
 from hub.api.timelines import timeline_router
 from hub.config import DEFAULT_DEPARTMENTS, HubConfig
-from hub.timeline.clocks import breach_event
 from hub.timeline.config import ProcessesConfig
-from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import TimelineStore
 from hub.web import page_router
 from tests.e2e import chromium
 from tests.e2e.chromium import start_chromium
 from tests.integration.hub_process import free_port
-from tests.unit.timeline.builders import at, timeline_event
+from tests.unit.timeline.builders import at, record_due_breaches, timeline_event
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -69,10 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ),
         ]
     )
-    for clock in store.due_clocks(at(60)):  # as the ticker emits and records them
-        breach = breach_event(clock)
-        store.record_breach(clock, breach.id, at(60))
-        store.ingest([TimelineEvent.from_envelope(breach)])
+    record_due_breaches(store, at(60))
     app = FastAPI()
     app.include_router(timeline_router(store, config, lambda: at(60)))
     app.include_router(page_router())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.timeline.clocks import breach_event
 from hub.timeline.ordering import TimelineEvent
+from hub.timeline.store import TimelineStore
 from schemas import Envelope, stable_event_id
 from schemas.events import canonical_event
 from schemas.registry import model_for
@@ -49,3 +51,12 @@ def canonical(
 
 def timeline_event(event_type: str, hours: float, **kw: Any) -> TimelineEvent:
     return TimelineEvent.from_envelope(canonical(event_type, hours, **kw))
+
+
+def record_due_breaches(store: TimelineStore, now: datetime) -> None:
+    """Every clock due at ``now`` breached, as the ticker does it: its ``sla.breached``
+    event recorded against the clock and stored on the timeline."""
+    for clock in store.due_clocks(now):
+        breach = breach_event(clock)
+        store.record_breach(clock, breach.id, now)
+        store.ingest([TimelineEvent.from_envelope(breach)])
