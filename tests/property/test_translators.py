@@ -191,14 +191,16 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _odoo_text(data: Mapping[str, Any], name: str) -> str | None:
     """A field as the Odoo translator reads it (``False`` is Odoo's empty value)."""
     value = data.get(name)
-    if value is False or value is None:
-        return None
-    return str(value).strip() or None
+    return None if value is False else _stripped(value)
+
+
+def _stripped(value: Any) -> str | None:
+    """A value as text, None when it is missing or blank."""
+    return None if value is None else (str(value).strip() or None)
 
 
 def _hubspot_property(data: Mapping[str, Any], name: str) -> str | None:
-    value = _mapping(data.get("properties")).get(name)
-    return None if value is None else (str(value).strip() or None)
+    return _stripped(_mapping(data.get("properties")).get(name))
 
 
 def _hubspot_won(data: Mapping[str, Any]) -> bool:
@@ -226,8 +228,7 @@ def _returns_something(data: Mapping[str, Any]) -> bool:
 
 
 def _sql_text(data: Mapping[str, Any], column: str) -> str | None:
-    value = data.get(column)
-    return None if value is None else (str(value).strip() or None)
+    return _stripped(data.get(column))
 
 
 def _sql_unset(data: Mapping[str, Any], column: str | None) -> bool:
