@@ -90,7 +90,7 @@ def lane_of(event: TimelineEvent, processes: ProcessesConfig) -> str:
 
 
 def _stages(definition: ProcessConfig, state: dict[str, Any]) -> list[dict[str, Any]]:
-    reached = {v["name"]: v["entered"] for v in state.get("visits", [])}
+    reached = {v["name"]: v["entered"] for v in state.get("visits", []) if not v.get("reopened")}
     current = state.get("stage")
     seen_current = False
     out = []

@@ -8,6 +8,7 @@ still gives the three standard processes. Durations are written ``90m``, ``4h``,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -47,8 +48,28 @@ Duration = Annotated[
 ]
 
 
+#: Ticket statuses that mean a solved complaint is open again (the customer answered, or an
+#: agent took it up again): every status but solved and closed.
+REOPENED_STATUSES = ("new", "open", "pending", "on_hold")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ReopenRule(_Strict):
+    """An event that takes an item back out of a stage it reached before (a customer
+    answering a solved ticket): ``event`` of that type, and with ``field`` given, only when
+    that field of its data holds one of ``values``."""
+
+    event: str
+    field: str | None = None
+    values: tuple[str, ...] = ()
+
+    def matches(self, data: Mapping[str, Any] | None) -> bool:
+        if self.field is None:
+            return True
+        return data is not None and data.get(self.field) in self.values
 
 
 class StageConfig(_Strict):
@@ -62,6 +83,9 @@ class StageConfig(_Strict):
     optional: bool = False
     #: Reaching it ends the process (e.g. cancelled); every clock stops.
     terminal: bool = False
+    #: Events after which the item is no longer in this stage (until one of ``events``
+    #: enters it again); see docs/timelines.md, "Reopening".
+    reopened_by: tuple[ReopenRule, ...] = ()
 
 
 class SlaRule(_Strict):
@@ -99,6 +123,12 @@ class ProcessConfig(_Strict):
             for stage in (rule.from_stage, *rule.to):
                 if stage not in names:
                     problems.append(f"sla {rule.name} names unknown stage {stage!r}")
+        for defined in self.stages:
+            for reopen in defined.reopened_by:
+                if reopen.event in defined.events:
+                    problems.append(
+                        f"stage {defined.name}: {reopen.event} both enters and reopens it"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -230,7 +260,18 @@ def _complaint_handling() -> ProcessConfig:
                     "owner": "management",
                     "optional": True,
                 },
-                {"name": "resolved", "events": ["ticket.resolved"], "owner": "support"},
+                {
+                    "name": "resolved",
+                    "events": ["ticket.resolved"],
+                    "owner": "support",
+                    "reopened_by": [
+                        {
+                            "event": "ticket.updated",
+                            "field": "status",
+                            "values": list(REOPENED_STATUSES),
+                        }
+                    ],
+                },
             ],
             "slas": [
                 {

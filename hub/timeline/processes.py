@@ -7,18 +7,26 @@ Only "churned" depends on the reading time and is applied when a timeline is rea
 Stage semantics: the current stage is the furthest stage reached along the definition
 without a gap in a required stage (an invoice issued before the goods left does not jump
 the order to "invoiced"); a terminal stage (cancelled) ends the process. The ``owner`` is
-the department the item is waiting on: the owner of the next required stage.
+the department the item is waiting on: the owner of the next required stage. A stage's
+``reopened_by`` events take the item back out of it (a solved complaint answered again): the
+visit ends there, and the stage counts as reached again only at its next entering event.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from hub.timeline.config import LifecycleConfig, LifecycleStage, ProcessConfig, StageConfig
+from hub.timeline.config import (
+    LifecycleConfig,
+    LifecycleStage,
+    ProcessConfig,
+    ReopenRule,
+    StageConfig,
+)
 from hub.timeline.ordering import parse_time_key, time_key
 
 ClockStatus = Literal["open", "met", "late", "stopped"]
@@ -34,6 +42,10 @@ class Occurrence(Protocol):
     @property
     def time(self) -> datetime: ...
 
+    @property
+    def data(self) -> Mapping[str, Any] | None:
+        """The event's data where a ``reopened_by`` rule needs it (None elsewhere)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StageVisit:
@@ -41,6 +53,8 @@ class StageVisit:
     owner: str
     entered: datetime
     left: datetime | None = None
+    #: the visit ended because a ``reopened_by`` event took the item back out of the stage
+    reopened: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +88,8 @@ class ProcessState:
     done: bool
     visits: tuple[StageVisit, ...] = ()
     clocks: tuple[Clock, ...] = ()
+    #: how often a ``reopened_by`` event took the item back out of a stage
+    reopens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +101,10 @@ class _Plan:
     owners: dict[str, str]
     order: dict[str, int]
     starts_on: frozenset[str]
+    #: event type -> (stage, rule) of each ``reopened_by`` rule of that type
+    reopening: dict[str, tuple[tuple[str, ReopenRule], ...]]
+    #: stages some event can reopen
+    reopenable: frozenset[str]
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -95,15 +115,20 @@ def _plan(definition: ProcessConfig) -> _Plan:
     if plan is not None and plan.definition is definition:
         return plan
     entering: dict[str, list[str]] = {}
+    reopening: dict[str, list[tuple[str, ReopenRule]]] = {}
     for stage in definition.stages:
         for event_type in stage.events:
             entering.setdefault(event_type, []).append(stage.name)
+        for rule in stage.reopened_by:
+            reopening.setdefault(rule.event, []).append((stage.name, rule))
     plan = _Plan(
         definition=definition,
         entering={t: tuple(names) for t, names in entering.items()},
         owners={s.name: s.owner for s in definition.stages},
         order={s.name: i for i, s in enumerate(definition.stages)},
         starts_on=frozenset(definition.starts_on),
+        reopening={t: tuple(rules) for t, rules in reopening.items()},
+        reopenable=frozenset(s.name for s in definition.stages if s.reopened_by),
     )
     if len(_PLANS) >= 64:
         _PLANS.clear()
@@ -111,29 +136,57 @@ def _plan(definition: ProcessConfig) -> _Plan:
     return plan
 
 
-def _first_reached(plan: _Plan, events: Sequence[Occurrence]) -> dict[str, datetime]:
-    entering = plan.entering
-    reached: dict[str, datetime] = {}
+@dataclass(slots=True)
+class _Walk:
+    """Where one instance's ordered events took it."""
+
+    #: stage -> when it was entered, for the stages the item is in (not reopened since)
+    reached: dict[str, datetime] = field(default_factory=dict)
+    #: stage -> its first entry, reopened since or not
+    first: dict[str, datetime] = field(default_factory=dict)
+    #: (stage, entered, reopened at) of each visit a reopen ended
+    ended: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    reopened_at: datetime | None = None
+
+
+def _walk(plan: _Plan, events: Sequence[Occurrence]) -> _Walk:
+    entering, reopening = plan.entering, plan.reopening
+    walk = _Walk()
+    reached, first = walk.reached, walk.first
     for event in events:  # ordered: the first event entering a stage wins
         for name in entering.get(event.type, ()):
             if name not in reached:
                 reached[name] = event.time
-    return reached
+                first.setdefault(name, event.time)
+        if not reopening:
+            continue
+        for name, rule in reopening.get(event.type, ()):
+            if name in reached and rule.matches(event.data):
+                walk.ended.append((name, reached.pop(name), event.time))
+                walk.reopened_at = event.time
+    return walk
 
 
 def _clocks(
     name: str,
     definition: ProcessConfig,
-    reached: dict[str, datetime],
+    walk: _Walk,
+    reopenable: frozenset[str],
     terminal: StageConfig | None,
 ) -> tuple[Clock, ...]:
+    """A clock stops at the first stage of its ``to`` the item entered. A reopen undoes
+    that only for a clock every one of whose ``to`` stages can be reopened (resolve: the
+    complaint is open again); a clock another stage could stop keeps its first stop
+    (acknowledge: a solve answered the customer, whatever came after)."""
+    reached, first = walk.reached, walk.first
     clocks = []
     for rule in definition.slas:
-        start = reached.get(rule.from_stage)
+        start = first.get(rule.from_stage)
         if start is None:
             continue
         deadline = start + rule.within
-        stops = [reached[t] for t in rule.to if t in reached]
+        entries = reached if reopenable.issuperset(rule.to) else first
+        stops = [entries[t] for t in rule.to if t in entries]
         closed_at: datetime | None
         status: ClockStatus
         if stops:
@@ -160,6 +213,27 @@ def _clocks(
     return tuple(clocks)
 
 
+def _visits(plan: _Plan, walk: _Walk) -> tuple[StageVisit, ...]:
+    """Every visit in the order entered; one leaves when the next is entered, or when a
+    reopen ended it."""
+    entries: list[tuple[str, datetime, datetime | None]] = [
+        (name, at, None) for name, at in walk.reached.items()
+    ]
+    entries += walk.ended
+    order, owners = plan.order, plan.owners
+    entries.sort(key=lambda item: (item[1], order[item[0]]))
+    return tuple(
+        StageVisit(
+            name=stage_name,
+            owner=owners[stage_name],
+            entered=at,
+            left=ended or (entries[i + 1][1] if i + 1 < len(entries) else None),
+            reopened=ended is not None,
+        )
+        for i, (stage_name, at, ended) in enumerate(entries)
+    )
+
+
 def stage_process(
     name: str, definition: ProcessConfig, events: Sequence[Occurrence]
 ) -> ProcessState | None:
@@ -167,8 +241,9 @@ def stage_process(
     plan = _plan(definition)
     if plan.starts_on and not any(e.type in plan.starts_on for e in events):
         return None
-    reached = _first_reached(plan, events)
-    if not reached:
+    walk = _walk(plan, events)
+    reached = walk.reached
+    if not walk.first:
         return None
     flow = [s for s in definition.stages if not s.terminal]
     terminal = min(
@@ -184,7 +259,8 @@ def stage_process(
             break
     if current is None:
         current = next((s for s in flow if s.name in reached), terminal)
-    assert current is not None  # something was reached  # noqa: S101
+    if current is None:  # every stage reached was reopened: back in the first one
+        current = next(s for s in flow if s.name in walk.first)
     flow_names = [s.name for s in flow]
     index = flow_names.index(current.name) if current.name in flow_names else len(flow)
     pending = [s for s in flow[index + 1 :] if s.name not in reached]
@@ -199,22 +275,15 @@ def stage_process(
         )
     else:
         stage = current
-        since = max(reached[s.name] for s in flow[: index + 1] if s.name in reached)
+        since = max(
+            (reached[s.name] for s in flow[: index + 1] if s.name in reached),
+            default=walk.first[current.name],
+        )
+        if walk.reopened_at is not None and walk.reopened_at > since:
+            since = walk.reopened_at  # waiting again since it was reopened
         done = expected is None
         owner = expected.owner if expected is not None else current.owner
         next_stage = expected.name if expected is not None else None
-    order, owners = plan.order, plan.owners
-    entered = sorted(reached.items(), key=lambda item: (item[1], order[item[0]]))
-    visits = tuple(
-        StageVisit(
-            name=stage_name,
-            owner=owners[stage_name],
-            entered=at,
-            left=entered[i + 1][1] if i + 1 < len(entered) else None,
-        )
-        for i, (stage_name, at) in enumerate(entered)
-    )
-    clocks = _clocks(name, definition, reached, terminal)
     return ProcessState(
         process=name,
         stage=stage.name,
@@ -222,8 +291,9 @@ def stage_process(
         waiting_since=since,
         next_stage=next_stage,
         done=done,
-        visits=visits,
-        clocks=clocks,
+        visits=_visits(plan, walk),
+        clocks=_clocks(name, definition, walk, plan.reopenable, terminal),
+        reopens=len(walk.ended),
     )
 
 
@@ -340,10 +410,19 @@ def state_to_json(state: ProcessState) -> dict[str, Any]:
         "next_stage": state.next_stage,
         "done": state.done,
         "visits": [
-            {"name": v.name, "owner": v.owner, "entered": _t(v.entered), "left": _t(v.left)}
+            {
+                "name": v.name,
+                "owner": v.owner,
+                "entered": _t(v.entered),
+                "left": _t(v.left),
+                # only when set: states without a reopen stay as stored before the key
+                # existed, so the store does not rewrite them
+                **({"reopened": True} if v.reopened else {}),
+            }
             for v in state.visits
         ],
         "clocks": [clock_to_json(c) for c in state.clocks],
+        **({"reopens": state.reopens} if state.reopens else {}),
     }
 
 

@@ -193,14 +193,15 @@ def _in(column: str, values: Sequence[str]) -> tuple[str, dict[str, Any]]:
 
 
 def _sql(statement: str) -> TextClause:
-    """A statement whose ``:ids`` (and ``:types``) parameters are expanding IN lists."""
+    """A statement whose ``:ids`` (``:types``, ``:data_types``) parameters are expanding IN
+    lists."""
     return _text_cached(statement)
 
 
 @functools.lru_cache(maxsize=256)
 def _text_cached(statement: str) -> TextClause:
     clause = text(statement)
-    for name in ("ids", "types"):
+    for name in ("ids", "types", "data_types"):
         if f":{name}" in statement:
             clause = clause.bindparams(bindparam(name, expanding=True))
     return clause
@@ -224,13 +225,15 @@ def _event_from_row(row: Any) -> TimelineEvent:
 
 @dataclass(slots=True)
 class _Stored:
-    """What recomputing state reads of a stored event (no data, no attributes)."""
+    """What recomputing state reads of a stored event (no attributes; data only of the
+    types a ``reopened_by`` rule reads)."""
 
     sort_key: tuple[str, int, str]
     type: str
     time: datetime
     order_id: str | None
     customer_id: str | None
+    data: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -591,7 +594,8 @@ class TimelineStore:
                 continue
             name, definition = by_aggregate[kind]
             old = self._state_rows(conn, kind, ids)
-            grouped = self._stored_by(conn, f"{kind}_id", ids)
+            reopen_types = {r.event for s in definition.stages for r in s.reopened_by}
+            grouped = self._stored_by(conn, f"{kind}_id", ids, data_of=reopen_types)
             states: list[dict[str, Any]] = []
             clocks: list[dict[str, Any]] = []
             gone: list[dict[str, Any]] = []
@@ -631,9 +635,15 @@ class TimelineStore:
     def _transitions(
         result: IngestResult, process: str, old: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
-        before = {v["name"]: v["left"] for v in (old or {}).get("visits", [])}
+        """A stage's visits that ended since ``old``: per stage, those beyond as many as
+        had ended before (a reopened stage is visited more than once)."""
+        ended = Counter(v["name"] for v in (old or {}).get("visits", []) if v["left"])
         for visit in (new or {}).get("visits", []):
-            if visit["left"] and not before.get(visit["name"]):
+            if not visit["left"]:
+                continue
+            if ended[visit["name"]] > 0:
+                ended[visit["name"]] -= 1
+            else:
                 seconds = (
                     parse_time_key(visit["left"]) - parse_time_key(visit["entered"])
                 ).total_seconds()
@@ -933,27 +943,37 @@ class TimelineStore:
         ids: Sequence[str],
         *,
         types: Iterable[str] | None = None,
+        data_of: Iterable[str] = (),
     ) -> dict[str, list[_Stored]]:
-        """What state needs of the events per id (only of ``types`` if given), in
-        timeline order: one query per 500 ids."""
+        """What state needs of the events per id (only of ``types`` if given; with the
+        data of the ``data_of`` types), in timeline order: one query per 500 ids."""
         grouped: dict[str, list[_Stored]] = defaultdict(list)
         only = " AND type IN :types" if types is not None else ""
         extra = {"types": sorted(types)} if types is not None else {}
-        parse = parse_time_key
+        data_types = sorted(data_of)
+        data = "CASE WHEN type IN :data_types THEN data END" if data_types else "NULL"
+        if data_types:
+            extra["data_types"] = data_types
+        parse, loads = parse_time_key, orjson.loads
         for chunk in _chunks(ids):
             clause, params = _in(column, chunk)
             rows = conn.execute(
                 _sql(
-                    f"SELECT {column}, sort_time, type_rank, ce_id, type, order_id, customer_id"  # noqa: S608
-                    f" FROM timeline_events WHERE {clause}{only}"
+                    f"SELECT {column}, sort_time, type_rank, ce_id, type, order_id, customer_id,"  # noqa: S608
+                    f" {data} FROM timeline_events WHERE {clause}{only}"
                     f" ORDER BY {column}, sort_time, type_rank, ce_id"
                 ),
                 params | extra,
             )
-            for agg, sort_time, rank, ce_id, type_, order_id, customer_id in rows:
+            for agg, sort_time, rank, ce_id, type_, order_id, customer_id, body in rows:
                 grouped[agg].append(
                     _Stored(
-                        (sort_time, rank, ce_id), type_, parse(sort_time), order_id, customer_id
+                        (sort_time, rank, ce_id),
+                        type_,
+                        parse(sort_time),
+                        order_id,
+                        customer_id,
+                        loads(body) if body is not None else None,
                     )
                 )
         return grouped

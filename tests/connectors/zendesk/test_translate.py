@@ -9,10 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
 
 from connectors.kit.errors import UntranslatableRecord
 from connectors.kit.source import Record, build_raw_event
 from connectors.zendesk import translate
+from hub.timeline.config import ProcessesConfig
+from hub.timeline.ordering import TimelineEvent
+from hub.timeline.store import TimelineStore
 from schemas import Envelope
 from schemas.registry import validate_event
 
@@ -120,6 +124,37 @@ def test_a_ticket_solved_again_after_a_reopen_resolves_again() -> None:
     plain = copy.deepcopy(first)
     del plain["_handoff"]["metric_set"]
     assert events(plain)["ticket.resolved"]["id"] == one["ticket.resolved"]["id"]
+
+
+def test_a_complaint_solved_reopened_and_solved_again_follows_on_its_timeline(
+    tmp_path: Path,
+) -> None:
+    """The snapshots of a complaint's first solve, its reopen and its second solve, as the
+    translator turns them into events, move the complaint's process from resolved to open
+    again to resolved (the reopen is the ticket.updated of the ``open`` snapshot)."""
+    again = recorded("ticket_35450_solved.json")
+    again["tags"] = ["complaint"]
+    first = copy.deepcopy(again)
+    first.update(updated_at="2026-11-20T09:07:00Z", generated_timestamp=1795165620)
+    first["_handoff"]["metric_set"].update(reopens=0, solved_at="2026-11-20T09:07:00Z")
+    reopened = copy.deepcopy(again)
+    reopened.update(status="open", updated_at="2026-11-20T09:17:00Z")
+    reopened["_handoff"]["metric_set"]["solved_at"] = "2026-11-20T09:07:00Z"
+    store = TimelineStore(f"sqlite:///{tmp_path / 'timeline.db'}", ProcessesConfig())
+    store.migrate()
+
+    def complaint_after(snapshot: dict[str, Any]) -> tuple[str, str, str]:
+        store.ingest(TimelineEvent.from_envelope(e) for e in translate(raw(snapshot)))
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT stage, owner, waiting_since FROM timeline_state WHERE kind = 'ticket'")
+            ).one()
+        return row.stage, row.owner, row.waiting_since
+
+    assert complaint_after(first) == ("resolved", "support", "2026-11-20T09:07:00.000000Z")
+    assert complaint_after(reopened) == ("acknowledged", "support", "2026-11-20T09:17:00.000000Z")
+    assert complaint_after(again) == ("resolved", "support", "2026-11-20T09:27:00.000000Z")
+    store.dispose()
 
 
 def test_without_a_metric_set_a_ticket_resolves_at_its_update() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hub.config import ConfigError, load_config, parse_config
 from hub.timeline.config import LifecycleConfig, ProcessesConfig, parse_duration
 from hub.timeline.ordering import ordered
-from hub.timeline.processes import lifecycle, stage_process
+from hub.timeline.processes import ProcessState, lifecycle, stage_process
 from tests.unit.timeline.builders import at, event
 
 REPO = Path(__file__).resolve().parents[3]
@@ -155,6 +155,101 @@ def test_complaint_handling_starts_only_with_a_complaint() -> None:
         "resolve": ("open", at(72), "management"),
     }
     assert [c.breached_at(at(73)) for c in state.clocks] == [False, True]
+
+
+def complaint(*steps: tuple[str, float, str | None]) -> ProcessState:
+    """The complaint of ticket T after ``(type, hours, status)`` steps (a status only for
+    ticket.updated), each event with its own id."""
+    events = [event("complaint.opened", 0, ticket_id="T")]
+    for n, (event_type, hours, status) in enumerate(steps):
+        data = {"status": status} if status is not None else {}
+        events.append(event(event_type, hours, id=f"e{n}", ticket_id="T", **data))
+    state = stage_process("complaint_handling", COMPLAINT, ordered(events))
+    assert state is not None
+    return state
+
+
+def clock_states(state: ProcessState) -> dict[str, tuple[str, datetime | None]]:
+    return {c.rule: (c.status, c.closed_at) for c in state.clocks}
+
+
+SOLVED = [
+    ("ticket.updated", 1, "open"),
+    ("ticket.updated", 10, "solved"),
+    ("ticket.resolved", 10, None),
+]
+
+
+def test_a_solved_complaint_answered_again_is_open_again() -> None:
+    state = complaint(*SOLVED, ("ticket.updated", 20, "open"))
+    assert (state.stage, state.owner, state.next_stage, state.done) == (
+        "acknowledged",
+        "support",
+        "resolved",
+        False,
+    )
+    assert state.waiting_since == at(20), "waiting again since the reopen"
+    assert state.reopens == 1
+    assert clock_states(state) == {"acknowledge": ("met", at(1)), "resolve": ("open", None)}
+    resolved = [(v.entered, v.left, v.reopened) for v in state.visits if v.name == "resolved"]
+    assert resolved == [(at(10), at(20), True)]
+
+
+def test_the_next_solve_resolves_it_again_and_closes_the_clock_then() -> None:
+    state = complaint(*SOLVED, ("ticket.updated", 20, "pending"), ("ticket.resolved", 30, None))
+    assert (state.stage, state.done, state.next_stage, state.waiting_since) == (
+        "resolved",
+        True,
+        None,
+        at(30),
+    )
+    assert clock_states(state) == {"acknowledge": ("met", at(1)), "resolve": ("met", at(30))}
+    resolved = [(v.entered, v.left, v.reopened) for v in state.visits if v.name == "resolved"]
+    assert resolved == [(at(10), at(20), True), (at(30), None, False)]
+
+
+def test_a_complaint_reopened_after_its_deadline_is_breached_and_then_late() -> None:
+    reopened = complaint(*SOLVED, ("ticket.updated", 80, "open"))
+    resolve = next(c for c in reopened.clocks if c.rule == "resolve")
+    assert (resolve.status, resolve.deadline) == ("open", at(72))
+    assert resolve.breached_at(at(80))
+    solved = complaint(*SOLVED, ("ticket.updated", 80, "open"), ("ticket.resolved", 90, None))
+    assert clock_states(solved)["resolve"] == ("late", at(90))
+
+
+@pytest.mark.parametrize("status", ["solved", "closed"])
+def test_a_solved_or_closed_update_after_the_solve_does_not_reopen(status: str) -> None:
+    state = complaint(*SOLVED, ("ticket.updated", 50, status))
+    assert (state.stage, state.done, state.reopens) == ("resolved", True, 0)
+    assert clock_states(state) == {"acknowledge": ("met", at(1)), "resolve": ("met", at(10))}
+
+
+def test_an_open_update_before_the_solve_reopens_nothing() -> None:
+    state = complaint(("ticket.updated", 1, "open"), ("ticket.updated", 2, "pending"))
+    assert (state.stage, state.reopens) == ("acknowledged", 0)
+
+
+def test_a_reopen_keeps_the_acknowledgement_the_solve_gave() -> None:
+    """Solved at once, without an update before: the solve stopped the acknowledge clock,
+    and the reopen (itself a ticket.updated, which enters acknowledged) does not make that
+    clock late after the fact."""
+    state = complaint(("ticket.resolved", 2, None), ("ticket.updated", 30, "open"))
+    assert (state.stage, state.next_stage, state.reopens) == ("acknowledged", "resolved", 1)
+    assert clock_states(state) == {"acknowledge": ("met", at(2)), "resolve": ("open", None)}
+
+
+def test_a_stage_may_not_be_reopened_by_an_event_that_enters_it() -> None:
+    text = """
+processes:
+  complaint_handling:
+    aggregate: ticket
+    stages:
+      - {name: opened, events: [complaint.opened], owner: support}
+      - {name: resolved, events: [ticket.resolved], owner: support,
+         reopened_by: [{event: ticket.resolved}]}
+"""
+    with pytest.raises(ConfigError, match=r"ticket\.resolved both enters and reopens it"):
+        parse_config(text)
 
 
 def life(*steps: tuple[str, float], config: LifecycleConfig | None = None) -> list[str]:

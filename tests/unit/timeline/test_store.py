@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from hub.timeline.config import LifecycleConfig, ProcessesConfig
-from hub.timeline.ordering import TimelineEvent, ordered
+from hub.timeline.ordering import TimelineEvent, ordered, time_key
 from hub.timeline.processes import lifecycle
 from hub.timeline.store import OPEN_ITEMS, StoreError, TimelineStore, engine_url
 from tests.unit.timeline.builders import at, event
@@ -158,6 +158,49 @@ def test_a_cancelled_order_stops_its_clocks(store: TimelineStore) -> None:
     assert (timeline.state["stage"], timeline.state["done"]) == ("cancelled", True)
     assert store.due_clocks(at(1000)) == []
     assert store.open_items() == []
+
+
+TICKET = {"ticket_id": "desk:7", "customer_id": "C-1"}
+
+
+def test_a_reopened_complaint_is_due_again_and_each_visit_is_measured_once(
+    store: TimelineStore,
+) -> None:
+    """The reopen is read from the stored ticket.updated's status, whatever order the
+    events arrive in; the resolve clock is due again, and the resolved visit the reopen
+    ended is one stage transition, not one per later batch."""
+    solve = [
+        event("complaint.opened", 0, id="c", **TICKET),
+        event("ticket.updated", 10, id="u1", status="solved", **TICKET),
+        event("ticket.resolved", 10, id="r1", **TICKET),
+    ]
+    reopen = event("ticket.updated", 80, id="u2", status="open", **TICKET)
+    first = store.ingest([reopen])
+    assert first.transitions == []
+    second = store.ingest(solve)
+    timeline = store.customer_timeline("C-1")
+    assert timeline is not None
+    (ticket,) = [c for c in timeline.clocks if c["rule"] == "resolve"]
+    assert (ticket["status"], ticket["agg_id"]) == ("open", "desk:7")
+    assert [(d.rule, d.ticket_id) for d in store.due_clocks(at(81))] == [("resolve", "desk:7")]
+    assert sorted((t.stage, t.seconds) for t in second.transitions) == [
+        ("acknowledged", 0.0),  # the solve's own update acknowledged it, at the solve
+        ("opened", 10 * 3600.0),
+        ("resolved", 70 * 3600.0),
+    ]
+    again = store.ingest([event("ticket.resolved", 90, id="r2", **TICKET)])
+    assert [(t.stage, t.seconds) for t in again.transitions] == []
+    assert store.due_clocks(at(100)) == []
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT stage, done, state FROM timeline_state WHERE agg_id = 'desk:7'")
+        ).one()
+    state = orjson.loads(row.state)
+    assert (row.stage, row.done, state["reopens"]) == ("resolved", 1, 1)
+    assert [(c["rule"], c["status"], c["closed_at"]) for c in state["clocks"]] == [
+        ("acknowledge", "late", time_key(at(10))),
+        ("resolve", "late", time_key(at(90))),
+    ]
 
 
 def test_open_items_count_waiting_orders(store: TimelineStore) -> None:
