@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from connectors.kit.errors import BadRecordError
 from connectors.kit.host import ConnectorHost
 from connectors.kit.webhook import DeliveryLog, SignatureError, WebhookSource
+from hub.runtime.errors import shown
 from hub.runtime.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
         """Inbound webhook: verified, de-duplicated, 202 once durably on its raw topic."""
         runner = host.webhook(connector)
         if runner is None:
-            return _reply(404, error="unknown_connector", detail=f"no webhook {connector!r}")
+            return _reply(404, error="unknown_connector", detail=f"no webhook {shown(connector)}")
         source = runner.source
         assert isinstance(source, WebhookSource)  # noqa: S101 - host.webhook checked it
         try:
@@ -102,7 +103,7 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
                 connector,
                 "content_type",
                 400,
-                f"content type {declared!r}; expected {', '.join(accepted)}",
+                f"content type {shown(declared)}; expected {', '.join(accepted)}",
             )
         headers = dict(request.headers)
         uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.api.auth import department_for
 from hub.api.views import may_see, timeline_view
 from hub.config import HubConfig
+from hub.runtime.errors import shown
 from hub.timeline.clocks import Now
 from hub.timeline.ordering import parse_time_key
 from hub.timeline.store import Kind, StoredTimeline, TimelineStore
@@ -115,7 +116,7 @@ def timeline_router(store: TimelineStore, config: HubConfig, now: Now) -> APIRou
         department: str, kind: str, asked: str, stored: StoredTimeline | None
     ) -> JSONResponse | dict[str, Any]:
         if stored is None:
-            return error(404, "not_found", f"no {kind} {asked!r} on any timeline")
+            return error(404, "not_found", f"no {kind} {shown(asked)} on any timeline")
         view = timeline_view(stored, department=department, config=config, now=now())
         if view is None:
             return error(

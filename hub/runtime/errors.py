@@ -27,6 +27,18 @@ def error_code(status: int) -> str:
         return "error"
 
 
+#: How many characters of a value the client sent an error message repeats.
+SHOWN = 120
+
+
+def shown(value: str, limit: int = SHOWN) -> str:
+    """``value`` quoted as ``repr`` quotes it, cut to ``limit`` characters and its length
+    said: a message names what was asked without sending a 60 KB id back to its sender."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
+
+
 def error_response(status: int, detail: object, code: str | None = None) -> JSONResponse:
     return JSONResponse({"error": code or error_code(status), "detail": detail}, status_code=status)
 

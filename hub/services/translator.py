@@ -24,6 +24,7 @@ from hub.identity.resolver import IdentityResolver, Merge
 from hub.identity.store import IdentityStore
 from hub.routing.reload import RulesHolder
 from hub.runtime.batch import batch_subscriber, rewind, run_batch
+from hub.runtime.errors import shown
 from hub.runtime.metrics import Tally
 from hub.runtime.producer import Output
 from hub.runtime.service import Runtime, Service
@@ -70,9 +71,7 @@ def lookup_routes(store: IdentityStore) -> APIRouter:
             return JSONResponse(
                 {
                     "error": "not_found",
-                    "detail": f"unknown identity {system}:{id}",
-                    "system": system,
-                    "id": id,
+                    "detail": f"unknown identity: system {shown(system)}, id {shown(id)}",
                 },
                 status_code=404,
             )

@@ -527,7 +527,11 @@ def test_huge_ids_are_a_clean_4xx(client: TestClient, size: int) -> None:
     """No length limit applies to an id inside the app: a huge one is simply unknown."""
     for kind in ("orders", "customers"):
         response = client.get(f"/v1/{kind}/{'9' * size}/timeline", headers=bearer("finance"))
-        assert assert_json_error(response, 404)["error"] == "not_found"
+        body = assert_json_error(response, 404)
+        assert body["error"] == "not_found"
+        # the message names the id, cut short: the answer does not grow with the id
+        assert f"({size:,} characters)" in str(body["detail"])
+        assert len(response.content) < 400, response.content[:500]
 
 
 @pytest.mark.parametrize("path", ["/v1/orders", "/v1/customers", "/v1/breaches"])
@@ -645,6 +649,15 @@ def test_lookup_abuse_is_a_json_404(lookup: TestClient, params: str) -> None:
     assert "text/html" not in response.headers["content-type"]
     assert not {line for line in FILE_CONTENT if line in response.text}
     assert "customer_id" not in body
+
+
+def test_a_huge_unknown_identity_is_a_short_404(lookup: TestClient) -> None:
+    response = lookup.get("/v1/customers/lookup", params={"system": "crm", "id": "7" * 60_000})
+    body = assert_json_error(response, 404)
+    assert body == {
+        "error": "not_found",
+        "detail": f"unknown identity: system 'crm', id {'7' * 120!r}... (60,000 characters)",
+    }
 
 
 def test_lookup_is_503_while_the_identity_map_loads() -> None:

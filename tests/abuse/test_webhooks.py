@@ -329,6 +329,9 @@ async def test_hostile_strings_in_free_text_are_stored_as_data(hub: Hub, text: s
 async def test_unknown_instance_is_404_and_rejections_are_counted(hub: Hub) -> None:
     response = await hub.http.post("/v1/webhooks/nope", content=b"{}")
     assert_rejected(response, 404, hub)
+    huge = await hub.http.post(f"/v1/webhooks/{'n' * 20_000}", content=b"{}")
+    assert assert_rejected(huge, 404, hub)["detail"].endswith("... (20,000 characters)")
+    assert len(huge.content) < 300
     await hub.signed(b"{not json")
     await hub.post(b"{}", {"Content-Type": "application/json"})
     text = hub.metrics.registry.get_sample_value(
