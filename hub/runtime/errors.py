@@ -32,11 +32,13 @@ SHOWN = 120
 
 
 def shown(value: str, limit: int = SHOWN) -> str:
-    """``value`` quoted as ``repr`` quotes it, cut to ``limit`` characters and its length
-    said: a message names what was asked without sending a 60 KB id back to its sender."""
-    if len(value) <= limit:
-        return repr(value)
-    return f"{value[:limit]!r}... ({len(value):,} characters)"
+    """``repr(value)`` cut to ``limit`` characters, then the value's length: a message
+    names what was asked without sending a 60 KB id back to its sender (the cut is of the
+    quoted text, so escapes cannot make it longer)."""
+    quoted = repr(value)
+    if len(quoted) <= limit:
+        return quoted
+    return f"{quoted[:limit]}... ({len(value):,} characters)"
 
 
 def error_response(status: int, detail: object, code: str | None = None) -> JSONResponse:

@@ -66,6 +66,12 @@ class ReopenRule(_Strict):
     field: str | None = None
     values: tuple[str, ...] = ()
 
+    @model_validator(mode="after")
+    def _field_and_values(self) -> ReopenRule:
+        if (self.field is None) != (not self.values):
+            raise ValueError("give field and values together, or neither (any such event)")
+        return self
+
     def matches(self, data: Mapping[str, Any] | None) -> bool:
         if self.field is None:
             return True
@@ -123,7 +129,11 @@ class ProcessConfig(_Strict):
             for stage in (rule.from_stage, *rule.to):
                 if stage not in names:
                     problems.append(f"sla {rule.name} names unknown stage {stage!r}")
+        first = next((s.name for s in self.stages if not s.terminal), None)
         for defined in self.stages:
+            if defined.reopened_by and (defined.terminal or defined.name == first):
+                what = "a terminal" if defined.terminal else "the first"
+                problems.append(f"stage {defined.name}: {what} stage cannot be reopened")
             for reopen in defined.reopened_by:
                 if reopen.event in defined.events:
                     problems.append(

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 from hub.timeline.config import (
@@ -105,6 +106,11 @@ class _Plan:
     reopening: dict[str, tuple[tuple[str, ReopenRule], ...]]
     #: stages some event can reopen
     reopenable: frozenset[str]
+    #: the stages that are not terminal, in order
+    flow: tuple[StageConfig, ...]
+    #: stage -> the flow stage before it (where an item waits when a reopen leaves it
+    #: in no other stage)
+    before: dict[str, StageConfig]
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -116,6 +122,7 @@ def _plan(definition: ProcessConfig) -> _Plan:
         return plan
     entering: dict[str, list[str]] = {}
     reopening: dict[str, list[tuple[str, ReopenRule]]] = {}
+    flow = tuple(s for s in definition.stages if not s.terminal)
     for stage in definition.stages:
         for event_type in stage.events:
             entering.setdefault(event_type, []).append(stage.name)
@@ -129,6 +136,8 @@ def _plan(definition: ProcessConfig) -> _Plan:
         starts_on=frozenset(definition.starts_on),
         reopening={t: tuple(rules) for t, rules in reopening.items()},
         reopenable=frozenset(s.name for s in definition.stages if s.reopened_by),
+        flow=flow,
+        before={later.name: earlier for earlier, later in pairwise(flow)},
     )
     if len(_PLANS) >= 64:
         _PLANS.clear()
@@ -144,26 +153,49 @@ class _Walk:
     reached: dict[str, datetime] = field(default_factory=dict)
     #: stage -> its first entry, reopened since or not
     first: dict[str, datetime] = field(default_factory=dict)
-    #: (stage, entered, reopened at) of each visit a reopen ended
-    ended: list[tuple[str, datetime, datetime]] = field(default_factory=list)
-    reopened_at: datetime | None = None
+    #: the position of the event that began each visit (``_visits`` lists them in event
+    #: order, which also orders those that began at one instant): of the current visit
+    #: of each stage in ``reached``, and last in each tuple of ``ended`` and ``resumed``
+    began: dict[str, int] = field(default_factory=dict)
+    #: (stage, entered, reopened at, began) of each visit a reopen ended
+    ended: list[tuple[str, datetime, datetime, int]] = field(default_factory=list)
+    #: (stage, reopened at, began) of each reopen that put the item back in another stage
+    resumed: list[tuple[str, datetime, int]] = field(default_factory=list)
+
+
+def _current(flow: Sequence[StageConfig], reached: dict[str, datetime]) -> StageConfig | None:
+    """The furthest stage of ``flow`` reached without a gap in a required stage, else the
+    first one reached (None: no stage of the flow reached)."""
+    current: StageConfig | None = None
+    for stage in flow:
+        if stage.name in reached:
+            current = stage
+        elif not stage.optional:
+            break
+    if current is None:
+        current = next((s for s in flow if s.name in reached), None)
+    return current
 
 
 def _walk(plan: _Plan, events: Sequence[Occurrence]) -> _Walk:
     entering, reopening = plan.entering, plan.reopening
     walk = _Walk()
-    reached, first = walk.reached, walk.first
-    for event in events:  # ordered: the first event entering a stage wins
+    reached, first, began = walk.reached, walk.first, walk.began
+    for position, event in enumerate(events):  # ordered: the first entering event wins
         for name in entering.get(event.type, ()):
             if name not in reached:
-                reached[name] = event.time
+                reached[name], began[name] = event.time, position
                 first.setdefault(name, event.time)
         if not reopening:
             continue
         for name, rule in reopening.get(event.type, ()):
             if name in reached and rule.matches(event.data):
-                walk.ended.append((name, reached.pop(name), event.time))
-                walk.reopened_at = event.time
+                was = _current(plan.flow, reached)
+                walk.ended.append((name, reached.pop(name), event.time, began.pop(name)))
+                # a reopenable stage is neither terminal nor first (ProcessConfig checks)
+                now = _current(plan.flow, reached) or plan.before[name]
+                if now is not was:
+                    walk.resumed.append((now.name, event.time, position))
     return walk
 
 
@@ -214,14 +246,17 @@ def _clocks(
 
 
 def _visits(plan: _Plan, walk: _Walk) -> tuple[StageVisit, ...]:
-    """Every visit in the order entered; one leaves when the next is entered, or when a
-    reopen ended it."""
-    entries: list[tuple[str, datetime, datetime | None]] = [
-        (name, at, None) for name, at in walk.reached.items()
+    """Every visit in the order entered (a stage the item went back to on a reopen is
+    visited again from then); one leaves when the next is entered, or when a reopen ended
+    it."""
+    began = walk.began
+    entries: list[tuple[str, datetime, datetime | None, int]] = [
+        (name, at, None, began[name]) for name, at in walk.reached.items()
     ]
     entries += walk.ended
+    entries += [(name, at, None, position) for name, at, position in walk.resumed]
     order, owners = plan.order, plan.owners
-    entries.sort(key=lambda item: (item[1], order[item[0]]))
+    entries.sort(key=lambda item: (item[3], order[item[0]]))
     return tuple(
         StageVisit(
             name=stage_name,
@@ -230,7 +265,7 @@ def _visits(plan: _Plan, walk: _Walk) -> tuple[StageVisit, ...]:
             left=ended or (entries[i + 1][1] if i + 1 < len(entries) else None),
             reopened=ended is not None,
         )
-        for i, (stage_name, at, ended) in enumerate(entries)
+        for i, (stage_name, at, ended, _) in enumerate(entries)
     )
 
 
@@ -245,22 +280,15 @@ def stage_process(
     reached = walk.reached
     if not walk.first:
         return None
-    flow = [s for s in definition.stages if not s.terminal]
+    flow = plan.flow
     terminal = min(
         (s for s in definition.stages if s.terminal and s.name in reached),
         key=lambda s: reached[s.name],
         default=None,
     )
-    current: StageConfig | None = None
-    for stage in flow:
-        if stage.name in reached:
-            current = stage
-        elif not stage.optional:
-            break
-    if current is None:
-        current = next((s for s in flow if s.name in reached), terminal)
-    if current is None:  # every stage reached was reopened: back in the first one
-        current = next(s for s in flow if s.name in walk.first)
+    current = _current(flow, reached) or terminal
+    if current is None:  # every stage of the flow it reached was reopened
+        current = definition.stage(walk.resumed[-1][0])
     flow_names = [s.name for s in flow]
     index = flow_names.index(current.name) if current.name in flow_names else len(flow)
     pending = [s for s in flow[index + 1 :] if s.name not in reached]
@@ -275,12 +303,11 @@ def stage_process(
         )
     else:
         stage = current
+        # waiting since the current stage was reached, or since a reopen put it back there
         since = max(
-            (reached[s.name] for s in flow[: index + 1] if s.name in reached),
-            default=walk.first[current.name],
+            [reached[s.name] for s in flow[: index + 1] if s.name in reached]
+            + [at for back, at, _ in walk.resumed if back == current.name]
         )
-        if walk.reopened_at is not None and walk.reopened_at > since:
-            since = walk.reopened_at  # waiting again since it was reopened
         done = expected is None
         owner = expected.owner if expected is not None else current.owner
         next_stage = expected.name if expected is not None else None

@@ -951,21 +951,31 @@ class TimelineStore:
         only = " AND type IN :types" if types is not None else ""
         extra = {"types": sorted(types)} if types is not None else {}
         data_types = sorted(data_of)
-        data = "CASE WHEN type IN :data_types THEN data END" if data_types else "NULL"
-        if data_types:
-            extra["data_types"] = data_types
         parse, loads = parse_time_key, orjson.loads
         for chunk in _chunks(ids):
             clause, params = _in(column, chunk)
             rows = conn.execute(
                 _sql(
-                    f"SELECT {column}, sort_time, type_rank, ce_id, type, order_id, customer_id,"  # noqa: S608
-                    f" {data} FROM timeline_events WHERE {clause}{only}"
+                    f"SELECT {column}, sort_time, type_rank, ce_id, type, order_id, customer_id"  # noqa: S608
+                    f" FROM timeline_events WHERE {clause}{only}"
                     f" ORDER BY {column}, sort_time, type_rank, ce_id"
                 ),
                 params | extra,
             )
-            for agg, sort_time, rank, ce_id, type_, order_id, customer_id, body in rows:
+            # the data in a second query of those types only: the first one stays within
+            # its covering index (migration 0003) and reads no row of the table
+            data: dict[str, Any] = {}
+            if data_types:
+                found = conn.execute(
+                    _sql(
+                        f"SELECT ce_id, data FROM timeline_events"  # noqa: S608
+                        f" WHERE {clause} AND type IN :data_types"
+                    ),
+                    params | {"data_types": data_types},
+                )
+                data = {ce_id: body for ce_id, body in found}
+            for agg, sort_time, rank, ce_id, type_, order_id, customer_id in rows:
+                body = data.get(ce_id)
                 grouped[agg].append(
                     _Stored(
                         (sort_time, rank, ce_id),

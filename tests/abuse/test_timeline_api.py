@@ -656,7 +656,7 @@ def test_a_huge_unknown_identity_is_a_short_404(lookup: TestClient) -> None:
     body = assert_json_error(response, 404)
     assert body == {
         "error": "not_found",
-        "detail": f"unknown identity: system 'crm', id {'7' * 120!r}... (60,000 characters)",
+        "detail": f"unknown identity: system 'crm', id '{'7' * 119}... (60,000 characters)",
     }
 
 

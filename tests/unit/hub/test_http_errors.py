@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hub.runtime.errors import error_code, install_error_handlers
+from hub.runtime.errors import error_code, install_error_handlers, shown
 
 
 def _app() -> FastAPI:
@@ -55,3 +56,16 @@ def test_error_codes_follow_the_reason_phrase() -> None:
     assert error_code(401) == "unauthorized"
     assert error_code(413) == "request_entity_too_large" or error_code(413) == "content_too_large"
     assert error_code(599) == "error"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("S00042", "'S00042'"),
+        ("x" * 118, repr("x" * 118)),  # 120 characters quoted: shown whole
+        ("x" * 119, "'" + "x" * 119 + "... (119 characters)"),
+        ("\x00" * 1000, "'" + "\\x00" * 29 + "\\x0... (1,000 characters)"),
+    ],
+)
+def test_a_value_in_a_message_is_cut_to_120_quoted_characters(value: str, expected: str) -> None:
+    assert shown(value) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.config import ConfigError, load_config, parse_config
-from hub.timeline.config import LifecycleConfig, ProcessesConfig, parse_duration
+from hub.timeline.config import LifecycleConfig, ProcessConfig, ProcessesConfig, parse_duration
 from hub.timeline.ordering import ordered
 from hub.timeline.processes import ProcessState, lifecycle, stage_process
 from tests.unit.timeline.builders import at, event
@@ -169,6 +170,15 @@ def complaint(*steps: tuple[str, float, str | None]) -> ProcessState:
     return state
 
 
+def visits(state: ProcessState) -> list[tuple[str, float, float | None, bool]]:
+    """(stage, entered, left, reopened) of each visit, times in hours after ``at(0)``."""
+
+    def hours(moment: datetime | None) -> float | None:
+        return None if moment is None else (moment - at(0)).total_seconds() / 3600
+
+    return [(v.name, hours(v.entered) or 0.0, hours(v.left), v.reopened) for v in state.visits]
+
+
 def clock_states(state: ProcessState) -> dict[str, tuple[str, datetime | None]]:
     return {c.rule: (c.status, c.closed_at) for c in state.clocks}
 
@@ -191,8 +201,12 @@ def test_a_solved_complaint_answered_again_is_open_again() -> None:
     assert state.waiting_since == at(20), "waiting again since the reopen"
     assert state.reopens == 1
     assert clock_states(state) == {"acknowledge": ("met", at(1)), "resolve": ("open", None)}
-    resolved = [(v.entered, v.left, v.reopened) for v in state.visits if v.name == "resolved"]
-    assert resolved == [(at(10), at(20), True)]
+    assert visits(state) == [
+        ("opened", 0, 1, False),
+        ("acknowledged", 1, 10, False),
+        ("resolved", 10, 20, True),
+        ("acknowledged", 20, None, False),  # back there since the reopen
+    ]
 
 
 def test_the_next_solve_resolves_it_again_and_closes_the_clock_then() -> None:
@@ -204,8 +218,25 @@ def test_the_next_solve_resolves_it_again_and_closes_the_clock_then() -> None:
         at(30),
     )
     assert clock_states(state) == {"acknowledge": ("met", at(1)), "resolve": ("met", at(30))}
-    resolved = [(v.entered, v.left, v.reopened) for v in state.visits if v.name == "resolved"]
-    assert resolved == [(at(10), at(20), True), (at(30), None, False)]
+    assert visits(state)[2:] == [
+        ("resolved", 10, 20, True),
+        ("acknowledged", 20, 30, False),
+        ("resolved", 30, None, False),
+    ]
+
+
+def test_a_reopened_complaint_can_be_escalated_and_waits_on_management() -> None:
+    state = complaint(*SOLVED, ("ticket.updated", 20, "open"), ("ticket.escalated", 22, None))
+    assert (state.stage, state.owner, state.next_stage, state.waiting_since) == (
+        "escalated",
+        "support",
+        "resolved",
+        at(22),
+    )
+    assert visits(state)[-2:] == [
+        ("acknowledged", 20, 22, False),
+        ("escalated", 22, None, False),
+    ]
 
 
 def test_a_complaint_reopened_after_its_deadline_is_breached_and_then_late() -> None:
@@ -236,6 +267,109 @@ def test_a_reopen_keeps_the_acknowledgement_the_solve_gave() -> None:
     state = complaint(("ticket.resolved", 2, None), ("ticket.updated", 30, "open"))
     assert (state.stage, state.next_stage, state.reopens) == ("acknowledged", "resolved", 1)
     assert clock_states(state) == {"acknowledge": ("met", at(2)), "resolve": ("open", None)}
+
+
+#: placed, paid (also entered by an invoice) and dispatched; a return reopens paid and
+#: dispatched: small enough to reach the cases the complaint process cannot
+REOPENING = ProcessConfig.model_validate(
+    {
+        "aggregate": "order",
+        "stages": [
+            {"name": "placed", "events": ["order.placed"], "owner": "sales"},
+            {
+                "name": "paid",
+                "events": ["payment.received", "invoice.issued"],
+                "owner": "finance",
+                "reopened_by": [{"event": "return.requested"}],
+            },
+            {
+                "name": "dispatched",
+                "events": ["shipment.dispatched"],
+                "owner": "logistics",
+                "reopened_by": [{"event": "return.requested"}],
+            },
+        ],
+    }
+)
+
+
+def reopening(*steps: tuple[str, float]) -> ProcessState:
+    """The state after these events, in the order given (equal times keep it)."""
+    state = stage_process(
+        "p", REOPENING, [event(t, h, id=f"e{n}") for n, (t, h) in enumerate(steps)]
+    )
+    assert state is not None
+    return state
+
+
+def test_a_reopen_beyond_the_current_stage_leaves_its_wait_alone() -> None:
+    """Dispatched without payment: the order waits in placed; the return that reopens
+    dispatched neither moves it nor restarts its wait."""
+    state = reopening(("order.placed", 0), ("shipment.dispatched", 5), ("return.requested", 10))
+    assert (state.stage, state.next_stage, state.waiting_since, state.reopens) == (
+        "placed",
+        "paid",
+        at(0),
+        1,
+    )
+    assert visits(state) == [("placed", 0, 5, False), ("dispatched", 5, 10, True)]
+
+
+def test_an_item_whose_only_stage_was_reopened_waits_in_the_stage_before() -> None:
+    state = reopening(("payment.received", 5), ("return.requested", 10))
+    assert (state.stage, state.next_stage, state.owner, state.waiting_since, state.done) == (
+        "placed",
+        "paid",
+        "finance",
+        at(10),
+        False,
+    )
+    assert visits(state) == [("paid", 5, 10, True), ("placed", 10, None, False)]
+
+
+def test_a_stage_left_and_entered_at_one_instant_shows_the_ended_visit_first() -> None:
+    state = reopening(
+        ("order.placed", 0),
+        ("payment.received", 5),
+        ("return.requested", 5),
+        ("invoice.issued", 5),
+    )
+    assert (state.stage, state.waiting_since) == ("paid", at(5))
+    assert visits(state) == [
+        ("placed", 0, 5, False),
+        ("paid", 5, 5, True),
+        ("placed", 5, 5, False),
+        ("paid", 5, None, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stages", "problem"),
+    [
+        (
+            "[{name: opened, events: [complaint.opened], owner: support,"
+            " reopened_by: [{event: ticket.updated}]},"
+            " {name: resolved, events: [ticket.resolved], owner: support}]",
+            "stage opened: the first stage cannot be reopened",
+        ),
+        (
+            "[{name: opened, events: [complaint.opened], owner: support},"
+            " {name: gone, events: [ticket.resolved], owner: support, terminal: true,"
+            " reopened_by: [{event: ticket.updated}]}]",
+            "stage gone: a terminal stage cannot be reopened",
+        ),
+        (
+            "[{name: opened, events: [complaint.opened], owner: support},"
+            " {name: resolved, events: [ticket.resolved], owner: support,"
+            " reopened_by: [{event: ticket.updated, values: [open]}]}]",
+            "give field and values together, or neither",
+        ),
+    ],
+)
+def test_reopen_rules_that_make_no_sense_are_config_errors(stages: str, problem: str) -> None:
+    text = f"processes:\n  complaint_handling:\n    aggregate: ticket\n    stages: {stages}\n"
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        parse_config(text)
 
 
 def test_a_stage_may_not_be_reopened_by_an_event_that_enters_it() -> None:

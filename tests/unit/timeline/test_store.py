@@ -164,17 +164,20 @@ TICKET = {"ticket_id": "desk:7", "customer_id": "C-1"}
 
 
 def test_a_reopened_complaint_is_due_again_and_each_visit_is_measured_once(
-    store: TimelineStore,
+    store_factory: StoreFactory,
 ) -> None:
-    """The reopen is read from the stored ticket.updated's status, whatever order the
-    events arrive in; the resolve clock is due again, and the resolved visit the reopen
-    ended is one stage transition, not one per later batch."""
+    """The reopen is read from the stored ticket.updated's status: arriving before the
+    solve it reopens, and the rows end as they do for the events in order in one batch.
+    The resolve clock is due again; each visit is one stage transition when it ends, not
+    one per later batch."""
     solve = [
         event("complaint.opened", 0, id="c", **TICKET),
         event("ticket.updated", 10, id="u1", status="solved", **TICKET),
         event("ticket.resolved", 10, id="r1", **TICKET),
     ]
     reopen = event("ticket.updated", 80, id="u2", status="open", **TICKET)
+    solve_again = event("ticket.resolved", 90, id="r2", **TICKET)
+    store = store_factory()
     first = store.ingest([reopen])
     assert first.transitions == []
     second = store.ingest(solve)
@@ -188,8 +191,10 @@ def test_a_reopened_complaint_is_due_again_and_each_visit_is_measured_once(
         ("opened", 10 * 3600.0),
         ("resolved", 70 * 3600.0),
     ]
-    again = store.ingest([event("ticket.resolved", 90, id="r2", **TICKET)])
-    assert [(t.stage, t.seconds) for t in again.transitions] == []
+    again = store.ingest([solve_again])
+    # back in acknowledged from the reopen (80 h) to the second solve (90 h)
+    assert [(t.stage, t.seconds) for t in again.transitions] == [("acknowledged", 10 * 3600.0)]
+    assert store.ingest([solve_again, reopen]).transitions == []
     assert store.due_clocks(at(100)) == []
     with store.engine.connect() as conn:
         row = conn.execute(
@@ -201,6 +206,9 @@ def test_a_reopened_complaint_is_due_again_and_each_visit_is_measured_once(
         ("acknowledge", "late", time_key(at(10))),
         ("resolve", "late", time_key(at(90))),
     ]
+    in_order = store_factory()
+    in_order.ingest(ordered([*solve, reopen, solve_again]))
+    assert store.dump() == in_order.dump()
 
 
 def test_open_items_count_waiting_orders(store: TimelineStore) -> None:
