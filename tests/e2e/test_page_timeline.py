@@ -109,6 +109,8 @@ def test_finance_sees_stages_owner_clocks_lanes_and_amounts(
     server: str, browser: WebDriver
 ) -> None:
     wait = sign_in(browser, server, "finance")
+    # the lists load after the department is shown: wait for them, as for the breaches
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#recent-orders button")))
     recent = browser.find_elements(By.CSS_SELECTOR, "#recent-orders button")
     assert [b.get_attribute("data-id") for b in recent] == [ORDER]
     recent[0].click()
