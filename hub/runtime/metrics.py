@@ -168,7 +168,8 @@ class HubMetrics:
             ),
             timeline_stage_duration=Histogram(
                 f"{p}_timeline_stage_duration_seconds",
-                "Time an item spent in a process stage before the next stage began",
+                "Time an item spent in a process stage, until the next stage began or a"
+                " reopen took it out (once per visit)",
                 ["process", "stage"],
                 buckets=STAGE_BUCKETS,
                 registry=r,
