@@ -4,11 +4,13 @@ Consumes hub.orders, hub.customers and hub.support in batches; each batch is sto
 transaction (duplicates ignored, state recomputed) before its offsets are committed, so a
 crash re-delivers and nothing is lost or doubled. A record that is not a timeline event
 becomes a dead letter. After each batch, and every few seconds, the clock ticker emits the
-``sla.breached`` events that are due.
+``sla.breached`` events that are due. At start, stored states computed under other
+processes (a hub.yaml edit) or older state rules are recomputed in the background.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -21,11 +23,11 @@ from hub.api.timelines import timeline_router
 from hub.runtime.batch import batch_subscriber, commit_batch, rewind
 from hub.runtime.deadletter import dead_letter
 from hub.runtime.producer import Output
-from hub.runtime.service import Runtime, Service
+from hub.runtime.service import BackgroundTask, Runtime, Service
 from hub.runtime.settings import ConsumerSettings
 from hub.timeline.clocks import ClockTicker, Now, utc_now
 from hub.timeline.ordering import TimelineEvent
-from hub.timeline.store import IngestResult, StoreError, TimelineStore
+from hub.timeline.store import KINDS, IngestResult, StoreError, TimelineStore
 from hub.topics import CANONICAL_TOPICS
 from hub.web import page_router
 
@@ -73,6 +75,35 @@ async def store_batch(
     return result
 
 
+async def refresh_states(store: TimelineStore, *, retry_seconds: float = 30.0) -> None:
+    """Recompute every stored state once the processes in hub.yaml or the code's state
+    rules changed since they were computed, so that an SLA edited in hub.yaml applies to the
+    items already waiting, not only to those that receive an event. One chunk of
+    aggregates per store call: batches keep being stored in between."""
+    while True:
+        try:
+            await _refresh(store)
+        except Exception:  # a database hiccup: try again rather than leave stale states
+            log.exception("recomputing the timeline states failed; retrying")
+            await asyncio.sleep(retry_seconds)
+        else:
+            return
+
+
+async def _refresh(store: TimelineStore) -> None:
+    if await store.call(store.states_current):
+        return
+    log.info("recomputing the stored timeline states: the processes or rules changed")
+    chunks: Counter[str] = Counter()
+    for kind in KINDS:
+        after: str | None = ""
+        while after is not None:
+            after = await store.call(store.refresh_step, kind, after)
+            chunks[kind] += after is not None
+    await store.call(store.mark_states_current)
+    log.info("timeline states recomputed", extra={"chunks": dict(chunks)})
+
+
 def build(
     runtime: Runtime, *, now: Now = utc_now, tick_seconds: float = 2.0, group_id: str = GROUP
 ) -> Service:
@@ -102,7 +133,12 @@ def build(
     http = APIRouter()
     http.include_router(timeline_router(store, runtime.config, now))
     http.include_router(page_router())
-    return Service(name=STAGE, kafka=router, http=http, tasks=[ticker.run], topics=CANONICAL_TOPICS)
+    tasks: list[BackgroundTask] = [ticker.run]
+    # checked before the first batch: an empty store is marked current at once, so a new
+    # deployment does not recompute the batches it stored before a background check
+    if not store.states_current():
+        tasks.append(lambda: refresh_states(store))
+    return Service(name=STAGE, kafka=router, http=http, tasks=tasks, topics=CANONICAL_TOPICS)
 
 
 def timeline(runtime: Runtime) -> Service:

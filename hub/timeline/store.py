@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import re
 import threading
 from collections import Counter, defaultdict
@@ -46,7 +47,12 @@ from hub.timeline.processes import (
 )
 
 Kind = str  # "order" | "ticket" | "customer"
+KINDS: tuple[Kind, ...] = ("order", "ticket", "customer")
 _CHUNK = 500
+#: The version of the rules that derive state from events, part of the states'
+#: fingerprint: a change of them (2: reopened stages) recomputes stored states as a change
+#: of ``processes:`` in hub.yaml does.
+STATE_RULES = 2
 _MAX_MERGE_HOPS = 32
 
 
@@ -153,6 +159,15 @@ _UPSERT_MERGE = text(
     " OR (excluded.sort_time = timeline_merges.sort_time"
     " AND excluded.ce_id > timeline_merges.ce_id)"
 )
+_META_STATES = text("SELECT value FROM timeline_meta WHERE name = 'states'")
+_UPSERT_META = text(
+    "INSERT INTO timeline_meta (name, value) VALUES ('states', :value)"
+    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+_REFRESH_IDS = text(
+    "SELECT agg_id FROM timeline_state WHERE kind = :kind AND agg_id > :after"
+    " ORDER BY agg_id LIMIT :limit"
+)
 _UPSERT_STATE = text(
     "INSERT INTO timeline_state (kind, agg_id, process, stage, owner, waiting_since, done,"
     " order_id, customer_id, updated_time, state) VALUES (:kind, :agg_id, :process, :stage,"
@@ -180,6 +195,12 @@ _INSERT_BREACH = text(
     " :event_id, :deadline, :emitted_at, :owner, :escalate_to, :order_id, :customer_id)"
     " ON CONFLICT (kind, agg_id, rule) DO NOTHING"
 )
+
+
+def states_fingerprint(processes: ProcessesConfig) -> str:
+    """What stored states depend on besides the events: the processes and the rules."""
+    body = f"{STATE_RULES}:{processes.model_dump_json()}"
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
@@ -483,6 +504,54 @@ class TimelineStore:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timeline-store")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(method, *args, **kwargs))
+
+    # -- recomputing every state ----------------------------------------------------------
+
+    def states_current(self) -> bool:
+        """Whether the state and clock rows were computed under this store's processes and
+        the current state rules. A store without state rows is marked current at once;
+        otherwise :meth:`refresh_step` over every kind, then :meth:`mark_states_current`."""
+        fingerprint = states_fingerprint(self.processes)
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                stored = conn.execute(_META_STATES).scalar()
+                if stored == fingerprint:
+                    return True
+                if conn.execute(text("SELECT 1 FROM timeline_state LIMIT 1")).first() is None:
+                    conn.execute(_UPSERT_META, {"value": fingerprint})
+                    return True
+        except Exception as exc:
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot read the timeline database {where}: {exc}") from exc
+        return False
+
+    def refresh_step(self, kind: Kind, after: str = "", limit: int = _CHUNK) -> str | None:
+        """Recompute the state and clocks of the next ``limit`` aggregates of ``kind`` by id
+        after ``after``, in one transaction; the last id done, None when none was left.
+        Rows that come out the same are not written; no stage-duration is measured."""
+        with self._write_lock, self.engine.begin() as conn:
+            ids = [
+                str(row[0])
+                for row in conn.execute(
+                    _REFRESH_IDS, {"kind": kind, "after": after, "limit": limit}
+                )
+            ]
+            if not ids:
+                return None
+            if kind == "customer":
+                self._lock(conn, kind, ids)
+                states = self._lifecycle_rows(conn, ids, self._state_rows(conn, kind, ids))
+                if states:
+                    self._many(conn, _UPSERT_STATE, states)
+            else:
+                result = IngestResult()
+                result.touched[kind] = set(ids)
+                self._recompute(conn, result)
+        return ids[-1]
+
+    def mark_states_current(self) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(_UPSERT_META, {"value": states_fingerprint(self.processes)})
 
     # -- writing ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from hub.runtime.app import ServiceHost, make_runtime
 from hub.runtime.cluster import KafkaCluster
 from hub.runtime.settings import HubSettings
 from hub.services.timeline import build
+from hub.timeline.ordering import TimelineEvent
 from hub.timeline.store import StoredTimeline, TimelineStore
 from hub.topics import ORDERS, catalog, create_topics
 from schemas import Envelope, KafkaRecord
@@ -49,10 +50,10 @@ class Clock:
 
 
 async def _run_host(
-    cluster: KafkaCluster, db: Path, clock: Clock, group: str
+    cluster: KafkaCluster, db: Path, clock: Clock, group: str, config: HubConfig | None = None
 ) -> tuple[ServiceHost, TimelineStore]:
     settings = HubSettings(database_url=f"sqlite:///{db}")
-    config = HubConfig()
+    config = config or HubConfig()
     host = ServiceHost(
         make_runtime(settings, config, cluster),
         [lambda rt: build(rt, now=clock, tick_seconds=0.2, group_id=group)],
@@ -186,3 +187,43 @@ async def test_a_record_that_is_not_an_event_is_dead_lettered(
     ]
     assert len(dead) == 1
     assert dict(dead[0].headers)["dlq_stage"] == b"timeline"
+
+
+async def test_an_sla_edited_in_hub_yaml_applies_to_an_order_already_waiting(
+    kafka_cluster: KafkaCluster, unique: str, tmp_path: Path
+) -> None:
+    """An order stored under dispatch-within-48h; the service restarts with 24 h: the
+    stored clock is recomputed at start, and the ticker breaches it at the new deadline."""
+    await create_topics(kafka_cluster, catalog(HubConfig()))
+    order_id = f"odoo:SO-{unique}"
+    db = tmp_path / "timeline.db"
+    before = TimelineStore(f"sqlite:///{db}", HubConfig().processes)
+    before.migrate()
+    assert before.states_current()
+    before.ingest(
+        TimelineEvent.from_envelope(canonical(t, h, order_id=order_id))
+        for t, h in (("order.placed", 0), ("payment.received", 1))
+    )
+    before.dispose()
+    processes = HubConfig().processes
+    slas = tuple(
+        r.model_copy(update={"within": timedelta(hours=24)}) if r.name == "dispatch" else r
+        for r in processes.order_to_delivery.slas
+    )
+    o2d = processes.order_to_delivery.model_copy(update={"slas": slas})
+    edited = HubConfig().model_copy(
+        update={"processes": processes.model_copy(update={"order_to_delivery": o2d})}
+    )
+    clock = Clock(at(30))  # past the new deadline (25 h), before the old one (49 h)
+    host, store = await _run_host(kafka_cluster, db, clock, f"hub-timeline-{unique}", edited)
+    try:
+        timeline = await _until(
+            store, order_id, lambda t: any(e.type == "sla.breached" for e in t.events)
+        )
+    finally:
+        await host.stop()
+    breach = next(e for e in timeline.events if e.type == "sla.breached")
+    assert (breach.data["stage"], breach.data["deadline"]) == ("paid", "2026-11-03T09:00:00Z")
+    assert await asyncio.to_thread(
+        TimelineStore(f"sqlite:///{db}", edited.processes).states_current
+    )
