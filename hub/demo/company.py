@@ -11,7 +11,8 @@ e-mail addresses on it) -- and works them through a compressed calendar:
 * every quotation is a CRM deal, won when the order is confirmed; new prospects arrive as
   CRM leads, and some convert: they become ERP and helpdesk customers and start ordering;
 * customers write to the helpdesk about their orders (the order number in the subject):
-  "where is my order" for late ones, complaints that escalate to urgent, return requests;
+  "where is my order" for late ones, complaints that escalate to urgent (some answered
+  again after the solve, which reopens them), return requests;
   a requested return is booked in the ERP (an incoming return picking of one article of the
   delivery, reason ``wrong_item``) and received two days later.
 
@@ -54,6 +55,9 @@ SCENARIOS: dict[str, float] = {
     "cancelled": 0.04,
     "lost": 0.03,
 }
+#: Share of complaints whose customer answers the solved ticket (the replacement is damaged
+#: too): the ticket is reopened, and solved again a day or two later.
+REOPENED_COMPLAINTS = 0.4
 #: The orders on hand when the demo starts, so every story shows in the first minutes.
 FIRST_WAVE = ("late", "normal", "complaint", "normal", "late", "return", "question", "normal")
 
@@ -415,7 +419,8 @@ class Company:
         self._note(f"ticket {ticket}: {subject}")
         return ticket
 
-    def _answer_and_solve(self, ticket: int, reply: str, within: tuple[float, float]) -> None:
+    def _answer_and_solve(self, ticket: int, reply: str, within: tuple[float, float]) -> float:
+        """Schedules the agent's reply and the solve; returns the days until the solve."""
         assert self.helpdesk is not None  # noqa: S101
         helpdesk = self.helpdesk
         self.scheduler.at(
@@ -423,7 +428,9 @@ class Company:
             "reply",
             lambda: helpdesk.comment(ticket, reply, author_id=self.agent),
         )
-        self.scheduler.at(self.rng.uniform(*within), "solve", lambda: helpdesk.solve(ticket))
+        solved_in = self.rng.uniform(*within)
+        self.scheduler.at(solved_in, "solve", lambda: helpdesk.solve(ticket))
+        return solved_in
 
     def _ask_where(self, order: Order) -> None:
         if order.picking is not None:
@@ -457,7 +464,23 @@ class Company:
                 "escalate",
                 lambda: helpdesk.set_priority(ticket, "urgent"),
             )
-        self._answer_and_solve(ticket, "We are sorry. A replacement is on its way.", (1.0, 3.0))
+        solved_in = self._answer_and_solve(
+            ticket, "We are sorry. A replacement is on its way.", (1.0, 3.0)
+        )
+        requester = order.customer.helpdesk_user
+        if self.rng.random() < REOPENED_COMPLAINTS:  # the replacement is damaged as well
+            self.scheduler.at(
+                solved_in + self.rng.uniform(0.2, 0.6),
+                "reopen",
+                lambda: helpdesk.comment(
+                    ticket, "The replacement arrived damaged too.", author_id=requester
+                ),
+            )
+            self.scheduler.at(
+                solved_in + self.rng.uniform(1.0, 2.0),
+                "solve again",
+                lambda: helpdesk.solve(ticket),
+            )
 
     def _return(self, order: Order) -> None:
         ticket = self._ticket(

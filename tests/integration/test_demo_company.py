@@ -89,6 +89,11 @@ def test_orders_travel_the_whole_process_and_some_go_wrong() -> None:
     tickets = systems.helpdesk.tickets.values()
     assert any(t["priority"] == "urgent" and "complaint" in t["tags"] for t in tickets)
     assert any(t["status"] == "solved" for t in tickets)
+    # a complaint the customer answered after its solve: reopened, then solved again
+    metrics = systems.helpdesk.metric_sets
+    again = [t for t in tickets if "complaint" in t["tags"] and metrics[t["id"]]["reopens"] >= 1]
+    assert again, "some complaints are reopened"
+    assert any(t["status"] == "solved" for t in again), "and solved again"
     won = [
         d for d in systems.crm.objects["deals"].values() if d.properties["dealstage"] == "closedwon"
     ]
