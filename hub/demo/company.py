@@ -210,6 +210,8 @@ class Company:
         self.customers: list[Customer] = [self._new_customer() for _ in range(customers)]
         self.prospects: list[Customer] = []
         self.orders: list[Order] = []
+        #: complaints the customer answered after their solve
+        self.reopened = 0
         self.log: list[str] = []  # what happened, in order (determinism checks, the banner)
         self.agent: int | None = None  # the helpdesk agent who answers
 
@@ -468,7 +470,9 @@ class Company:
             ticket, "We are sorry. A replacement is on its way.", (1.0, 3.0)
         )
         requester = order.customer.helpdesk_user
-        if self.rng.random() < REOPENED_COMPLAINTS:  # the replacement is damaged as well
+        # the first complaint always, so the story shows in the first minutes; then some
+        if not self.reopened or self.rng.random() < REOPENED_COMPLAINTS:
+            self.reopened += 1  # the replacement is damaged as well
             self.scheduler.at(
                 solved_in + self.rng.uniform(0.2, 0.6),
                 "reopen",

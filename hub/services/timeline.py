@@ -75,30 +75,48 @@ async def store_batch(
     return result
 
 
-async def refresh_states(store: TimelineStore, *, retry_seconds: float = 30.0) -> None:
-    """Recompute every stored state once the processes in hub.yaml or the code's state
-    rules changed since they were computed, so that an SLA edited in hub.yaml applies to the
-    items already waiting, not only to those that receive an event. One chunk of
-    aggregates per store call: batches keep being stored in between."""
+async def refresh_states(
+    store: TimelineStore,
+    ticker: ClockTicker | None = None,
+    *,
+    recheck_seconds: float = 60.0,
+    retry_seconds: float = 5.0,
+) -> None:
+    """Recompute every stored state whenever the processes or the code's state rules they
+    were computed under are not this service's, so that an SLA edited in hub.yaml applies
+    to the items already waiting, not only to those that receive an event. One chunk of
+    aggregates per store call: batches keep being stored in between; the ticker is held
+    meanwhile. The mark is checked again every ``recheck_seconds``: a pod started with
+    other processes (a rolling update, a rollback) may have recomputed under its own.
+    A failed step is retried with back-off from where it stopped."""
+    progress: dict[str, str | None] = {}
+    delay = retry_seconds
     while True:
         try:
-            await _refresh(store)
+            if not await store.call(store.states_current):
+                if ticker is not None:
+                    ticker.held = True
+                await _refresh(store, progress)
+            progress.clear()
+            if ticker is not None:
+                ticker.held = False
+            delay = retry_seconds
+            await asyncio.sleep(recheck_seconds)
         except Exception:  # a database hiccup: try again rather than leave stale states
-            log.exception("recomputing the timeline states failed; retrying")
-            await asyncio.sleep(retry_seconds)
-        else:
-            return
+            log.exception("recomputing the timeline states failed; retrying in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
 
 
-async def _refresh(store: TimelineStore) -> None:
-    if await store.call(store.states_current):
-        return
+async def _refresh(store: TimelineStore, progress: dict[str, str | None]) -> None:
+    """Every kind from where ``progress`` says it stopped (None: done), then the mark."""
     log.info("recomputing the stored timeline states: the processes or rules changed")
     chunks: Counter[str] = Counter()
     for kind in KINDS:
-        after: str | None = ""
+        after = progress.get(kind, "")
         while after is not None:
             after = await store.call(store.refresh_step, kind, after)
+            progress[kind] = after
             chunks[kind] += after is not None
     await store.call(store.mark_states_current)
     log.info("timeline states recomputed", extra={"chunks": dict(chunks)})
@@ -133,11 +151,11 @@ def build(
     http = APIRouter()
     http.include_router(timeline_router(store, runtime.config, now))
     http.include_router(page_router())
-    tasks: list[BackgroundTask] = [ticker.run]
-    # checked before the first batch: an empty store is marked current at once, so a new
-    # deployment does not recompute the batches it stored before a background check
-    if not store.states_current():
-        tasks.append(lambda: refresh_states(store))
+    # checked before the first batch and tick: an empty store is marked current at once,
+    # so a new deployment does not recompute the batches it stored before a background
+    # check; a stale one holds the ticker until it is recomputed
+    ticker.held = not store.states_current()
+    tasks: list[BackgroundTask] = [ticker.run, lambda: refresh_states(store, ticker)]
     return Service(name=STAGE, kafka=router, http=http, tasks=tasks, topics=CANONICAL_TOPICS)
 
 

@@ -86,10 +86,15 @@ class ClockTicker:
         self.interval = interval
         self._lock = asyncio.Lock()
         self._gauge_keys: set[tuple[str, str, str]] = set()
+        #: set while stored states are being recomputed under new processes: their clocks
+        #: still have the old deadlines, and a breach is recorded once and never taken back
+        self.held = False
 
     async def tick(self) -> int:
         """Emit the breaches due now; returns how many were newly recorded."""
         async with self._lock:
+            if self.held:
+                return 0
             now = self.now()
             due = await self.store.call(self.store.due_clocks, now)
             if not due:

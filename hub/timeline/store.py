@@ -539,8 +539,14 @@ class TimelineStore:
             if not ids:
                 return None
             if kind == "customer":
-                self._lock(conn, kind, ids)
-                states = self._lifecycle_rows(conn, ids, self._state_rows(conn, kind, ids))
+                # a row of an id merged away since (another pod's batch) goes, as in
+                # ingest; only survivors have a lifecycle
+                golden = self._golden_many(conn, ids)
+                survivors = sorted(i for i in ids if golden.get(i, i) == i)
+                self._lock(conn, kind, sorted({*ids, *golden.values()}))
+                self._forget_merged(conn, golden)
+                old = self._state_rows(conn, kind, survivors)
+                states = self._lifecycle_rows(conn, survivors, old)
                 if states:
                     self._many(conn, _UPSERT_STATE, states)
             else:
