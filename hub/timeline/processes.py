@@ -177,6 +177,12 @@ def _current(flow: Sequence[StageConfig], reached: dict[str, datetime]) -> Stage
     return current
 
 
+def reopen_types(definition: ProcessConfig) -> frozenset[str]:
+    """The event types whose data a ``reopened_by`` rule of ``definition`` reads (the store
+    reads the data of those only)."""
+    return frozenset(_plan(definition).reopening)
+
+
 def _walk(plan: _Plan, events: Sequence[Occurrence]) -> _Walk:
     entering, reopening = plan.entering, plan.reopening
     walk = _Walk()

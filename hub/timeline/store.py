@@ -42,6 +42,7 @@ from hub.timeline.processes import (
     lifecycle_from_json,
     lifecycle_to_json,
     lifecycle_types,
+    reopen_types,
     stage_process,
     state_to_json,
 )
@@ -669,8 +670,7 @@ class TimelineStore:
                 continue
             name, definition = by_aggregate[kind]
             old = self._state_rows(conn, kind, ids)
-            reopen_types = {r.event for s in definition.stages for r in s.reopened_by}
-            grouped = self._stored_by(conn, f"{kind}_id", ids, data_of=reopen_types)
+            grouped = self._stored_by(conn, f"{kind}_id", ids, data_of=reopen_types(definition))
             states: list[dict[str, Any]] = []
             clocks: list[dict[str, Any]] = []
             gone: list[dict[str, Any]] = []
