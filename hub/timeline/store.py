@@ -415,6 +415,11 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+#: The two-key advisory lock of :meth:`TimelineStore._lock_merges` (the one-key locks of
+#: single aggregates are another key space).
+_MERGES_LOCK = {"space": 0x48414E44, "key": 1}
+
+
 class TimelineStore:
     """Synchronous store; async services call it through :meth:`call`."""
 
@@ -542,6 +547,7 @@ class TimelineStore:
             if kind == "customer":
                 # a row of an id merged away since (another pod's batch) goes, as in
                 # ingest; only survivors have a lifecycle
+                self._lock_merges(conn, exclusive=False)
                 golden = self._golden_many(conn, ids)
                 survivors = sorted(i for i in ids if golden.get(i, i) == i)
                 self._lock(conn, kind, sorted({*ids, *golden.values()}))
@@ -585,6 +591,7 @@ class TimelineStore:
             result.stored = len(new)
             if not new:
                 return result
+            self._lock_merges(conn, exclusive=any(e.merge is not None for e in new))
             self._many(conn, _INSERT_EVENT, [_event_row(e) for e in new])
             remerged = self._store_merges(conn, new)
             for e in new:
@@ -638,6 +645,23 @@ class TimelineStore:
             changed.update(row[0] for row in rows)
         conn.execute(_UPSERT_MERGE, merges)
         return changed
+
+    def _lock_merges(self, conn: Connection, *, exclusive: bool) -> None:
+        """PostgreSQL: who is merged into whom stays as this transaction reads it.
+
+        Per-aggregate locks cannot cover a merge: a pod storing an event of ``G-2`` while
+        another stores ``G-2 merged into G-1`` would follow ``G-2`` to itself (the merge not
+        yet committed) and lock only ``G-2``, while the merge's pod reads ``G-1``'s events
+        without that event: ``G-1`` would miss it and ``G-2`` keep a row of its own. So a
+        batch with a merge takes this lock exclusively and every other batch shares it,
+        before any other lock: merges wait for the batches in flight and the batches after
+        them read the merge. Merges are rare; batches without one do not wait for each
+        other. SQLite has one writer anyway.
+        """
+        if self.dialect != "postgresql":
+            return
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {function}(:space, :key)"), _MERGES_LOCK)
 
     def _lock(self, conn: Connection, kind: Kind, ids: Iterable[str]) -> None:
         """PostgreSQL: serialise recomputing an aggregate between pods until commit.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import orjson
@@ -475,3 +476,92 @@ def test_open_items_are_counted_from_their_index_not_the_table(tmp_path) -> None
     store.dispose()
     assert "timeline_state_open" in plan
     assert "SCAN timeline_state" not in plan
+
+
+def _merge_while_another_pod_works(
+    store_factory: StoreFactory,
+    setup: list[list[TimelineEvent]],
+    other_pod_work: Callable[[TimelineStore], object],
+) -> TimelineStore:
+    """Pod A stores ``G-2 merged into G-1`` after ``setup`` and stops before committing;
+    pod B does its work meanwhile (as far as it gets in a second); then A commits."""
+    merging = store_factory()
+    other_pod = TimelineStore(merging.url, ProcessesConfig(), schema=merging.schema)
+    for batch in setup:
+        merging.ingest(batch)
+    recomputed, release = threading.Event(), threading.Event()
+    recompute = merging._recompute_customers
+
+    def recompute_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        recompute(*args, **kwargs)
+        recomputed.set()  # the merge's transaction has read G-1's events, not yet committed
+        release.wait(10)
+
+    merging._recompute_customers = recompute_then_wait  # type: ignore[method-assign]
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    first = threading.Thread(target=run, args=(lambda: merging.ingest(MERGE_G2_INTO_G1),))
+    first.start()
+    second = threading.Thread(target=run, args=(lambda: other_pod_work(other_pod),))
+    try:
+        assert recomputed.wait(10)
+        second.start()
+        second.join(1.0)
+    finally:
+        release.set()
+    first.join(10)
+    second.join(10)
+    other_pod.dispose()
+    assert errors == []
+    return merging
+
+
+TWO_CUSTOMERS = [
+    event("customer.created", 0, id="c1", customer_id="G-1"),
+    event("customer.created", 0, id="c2", customer_id="G-2"),
+]
+MERGE_G2_INTO_G1 = [event("customer.merged", 2, id="m", survivor_id="G-1", merged_id="G-2")]
+
+
+@pytest.mark.parametrize("store_factory", ["postgresql"], indirect=True)
+def test_an_event_of_an_id_another_pod_is_merging_away_reaches_the_survivor(
+    store_factory: StoreFactory,
+) -> None:
+    """Pod A stores ``G-2 merged into G-1`` while pod B stores an order of G-2: the order
+    ends on G-1's lifecycle and G-2 keeps no row of its own, as if one pod had stored both
+    batches. (SQLite has one writer: this is PostgreSQL's case.)"""
+    order = [event("order.placed", 3, id="o", order_id="erp:9", customer_id="G-2")]
+    reference = store_factory()
+    for batch in (TWO_CUSTOMERS, MERGE_G2_INTO_G1, order):
+        reference.ingest(batch)
+    store = _merge_while_another_pod_works(
+        store_factory, [TWO_CUSTOMERS], lambda other_pod: other_pod.ingest(order)
+    )
+    assert store.dump() == reference.dump()
+    survivor = store.customer_timeline("G-2")
+    assert survivor is not None
+    assert survivor.id == "G-1"
+    assert [e.id for e in survivor.events] == ["c1", "c2", "m", "o"]
+    assert survivor.state is not None
+    assert survivor.state["stage"] == "active"
+
+
+@pytest.mark.parametrize("store_factory", ["postgresql"], indirect=True)
+def test_a_recompute_beside_a_merge_leaves_no_row_of_the_merged_id(
+    store_factory: StoreFactory,
+) -> None:
+    """Pod B recomputes every customer (new processes) while pod A merges G-2 into G-1."""
+    reference = store_factory()
+    for batch in (TWO_CUSTOMERS, MERGE_G2_INTO_G1):
+        reference.ingest(batch)
+    store = _merge_while_another_pod_works(
+        store_factory, [TWO_CUSTOMERS], lambda other_pod: other_pod.refresh_step("customer")
+    )
+    assert store.dump() == reference.dump()
+    assert [row[1] for row in store.dump()["state"]] == ["G-1"]
