@@ -39,7 +39,8 @@ gate: `hub schemas check` against `schemas/snapshots/`.
   field. Bump the model's `version`, keep the old model registered if producers still write
   it (as `CustomerCreatedV1` is), add an `@upcaster(type, old_version)` that turns old data
   into the new shape, then `hub schemas snapshot` and `hub docs schemas`. Readers always get
-  the current model: `parse_data` and `validate_event` upcast on read.
+  the current model: `parse_data` and `validate_event` upcast on read, and the translation
+  stage sends an older version's event upgraded, with the current `dataschema`.
 - `hub schemas labels TYPE` prints the effective label of every field.
 """
 

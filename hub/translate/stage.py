@@ -135,12 +135,13 @@ class TranslationStage:
         events = [(event, self._validated(event)) for event in translator(raw)]
         outputs: list[Output] = []
         deliveries: list[Output] = []
-        for event, (valid, native) in events:
+        for event, (valid, native, dataschema) in events:
             extra, data = self._identify(event, valid)
             topic, key = topic_and_key(event.type, data)
             time = event.time or raw.time
             out = event.encoded(
                 data=data,
+                dataschema=dataschema,
                 partitionkey=key,
                 causationid=event.causationid or raw.id,
                 correlationid=event.correlationid or raw.correlationid or raw.id,
@@ -152,15 +153,17 @@ class TranslationStage:
                 for extra_topic, record in extra:
                     if extra_topic in CANONICAL_TOPICS:
                         deliveries += route(record, None)
-                view = EventView(event.type, event.dataschema, time, data) if native else None
+                view = EventView(event.type, dataschema, time, data) if native else None
                 deliveries += route(out, view)
         return outputs + deliveries if deliveries else outputs
 
     # -- steps -----------------------------------------------------------------------
     @staticmethod
-    def _validated(event: Envelope) -> tuple[dict[str, Any], bool]:
-        """The event's data, valid for the current version of its type, and whether it is
-        a fresh model dump (so JSON-native: routing may read it instead of its encoding).
+    def _validated(event: Envelope) -> tuple[dict[str, Any], bool, str]:
+        """The event's data, valid for the current version of its type, whether it is a
+        fresh model dump (so JSON-native: routing may read it instead of its encoding), and
+        the ``dataschema`` it goes out with: the current version's, since data of an older
+        version (or of none named) is upgraded here and routed by the current policy.
 
         An event :func:`canonical_event` built from an instance of its type's current model
         is neither parsed nor dumped again: that instance was validated when the translator
@@ -176,13 +179,15 @@ class TranslationStage:
             and event.dataschema == dataschema_uri(event.type, built.version)
         ):
             issued: dict[str, Any] = event.data
-            return issued, True
+            return issued, True, event.dataschema
         model = validate_event(event)
         current = current_version(event.type)
+        dataschema = dataschema_uri(event.type, current)
         written = parse_dataschema(event.dataschema)[1] if event.dataschema else current
         if written == current and isinstance(event.data, dict):
-            return dict(event.data), False  # valid as written: no second serialisation
-        return model.model_dump(mode="json"), True
+            # valid as written: no second serialisation
+            return dict(event.data), False, dataschema
+        return model.model_dump(mode="json"), True, dataschema
 
     def _identify(
         self, event: Envelope, data: dict[str, Any]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
+import pytest
 from aiokafka.structs import ConsumerRecord
 
 from hub.bench.records import Generator
@@ -18,9 +20,10 @@ from hub.routing.reload import RulesHolder
 from hub.routing.route import EventView
 from hub.runtime.producer import Output
 from hub.services.router import RouterStage
-from hub.topics import CANONICAL_TOPICS, ORDERS
+from hub.topics import CANONICAL_TOPICS, CUSTOMERS, ORDERS, department_topic
 from hub.translate.stage import TranslationStage
-from schemas import Envelope, KafkaRecord, dataschema_uri, stable_event_id
+from schemas import Envelope, KafkaRecord, canonical_event, dataschema_uri, stable_event_id
+from schemas.customers import CustomerCreated, CustomerCreatedV1
 from tests.unit.translate.table import T0, example, raw_event
 
 CONFIG = HubConfig()
@@ -111,3 +114,38 @@ def test_data_not_dumped_by_the_stage_is_decoded_by_the_router() -> None:
     assert [t for t, _ in direct if t == ORDERS] == [ORDERS]
     assert _wire(direct) == _wire(two)
     assert any(topic.startswith("dept.") for topic, _ in direct)
+
+
+def _customer_v1(raw: Envelope) -> list[Envelope]:
+    """A translator still on customer.created v1 (one e-mail address)."""
+    model = CustomerCreatedV1.example()
+    return [canonical_event(model, source=raw.source, id_parts=[raw.id], time=T0)]
+
+
+@pytest.mark.parametrize("with_schema", [True, False])
+def test_an_event_of_an_older_version_goes_out_as_the_current_one(with_schema: bool) -> None:
+    """The stage upgrades the data, so the record names the current version and every
+    department gets the fields the current version's policy grants (sales, allowed
+    personal data, reads the e-mail list v2 holds). An event that names no version is
+    read as the current one and goes out naming it."""
+
+    def translate(raw: Envelope) -> list[Envelope]:
+        [event] = _customer_v1(raw)
+        if with_schema:
+            return [event]
+        current = CustomerCreated.example().model_dump(mode="json")
+        return [event.model_copy(update={"dataschema": None, "data": current})]
+
+    raw = raw_event("crm", "company", "7", 1, {"company": "7"}, "crm")
+    spy = _Spy(RouterStage(RulesHolder(CONFIG)))
+    direct = TranslationStage(CONFIG, lambda _type: translate).translate(raw, spy)
+    two = _two_hops(
+        TranslationStage(CONFIG, lambda _type: translate), RouterStage(RulesHolder(CONFIG)), raw
+    )
+    assert _wire(direct) == _wire(two)
+    [customers] = [r for t, r in direct if t == CUSTOMERS]
+    headers = dict(customers.headers)
+    assert headers["ce_dataschema"] == dataschema_uri("customer.created", 2).encode()
+    [sales] = [orjson.loads(r.value) for t, r in direct if t == department_topic("sales")]
+    assert sales["emails"]
+    assert "email" not in sales
