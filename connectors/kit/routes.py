@@ -94,8 +94,15 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
             return reject(
                 connector, "too_large", 413, f"body larger than {source.max_body_bytes} bytes"
             )
+        headers = dict(request.headers)
+        uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        try:
+            source.signature.verify(source.secret(), request.method, uri, body, headers)
+        except SignatureError as exc:
+            return reject(connector, exc.reason, 401, str(exc))
         # a declared media type the vendor does not send is a body the vendor does not send:
-        # the contract's 400 (no Content-Type at all: let through, the body decides)
+        # the contract's 400 (no Content-Type at all: let through, the body decides); asked
+        # only of a signed request, so that a bad signature is 401 whatever else is wrong
         accepted = getattr(source, "content_types", JSON_TYPES)
         declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if declared and declared not in accepted:
@@ -105,12 +112,6 @@ def connector_routes(host: ConnectorHost, metrics: HubMetrics | None = None) -> 
                 400,
                 f"content type {shown(declared)}; expected {', '.join(accepted)}",
             )
-        headers = dict(request.headers)
-        uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        try:
-            source.signature.verify(source.secret(), request.method, uri, body, headers)
-        except SignatureError as exc:
-            return reject(connector, exc.reason, 401, str(exc))
         if not runner.takes_webhooks:
             return _reply(503, error="not_ready", detail=f"connector is {runner.status.state}")
         try:

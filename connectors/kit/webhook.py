@@ -6,7 +6,8 @@ The kit mounts ``POST /v1/webhooks/{instance}`` and, for each request, in this o
 2. 413 if ``Content-Length`` exceeds ``max_body_bytes``, or the streamed body does (the body
    is never read past the cap);
 3. 401 if the signature is missing, wrong (compared in constant time) or its timestamp is
-   outside the tolerance;
+   outside the tolerance; then 400 if a declared ``Content-Type`` is not one the vendor
+   sends (none declared: the body decides);
 4. 202 ``{"status": "duplicate"}`` if the delivery id was already accepted recently; an
    identical delivery arriving while the first is still being published waits for its
    outcome (202 duplicate once it is stored, or it is handled afresh if the first failed);

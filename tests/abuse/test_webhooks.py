@@ -238,6 +238,19 @@ async def test_wrong_content_type_is_400(hub: Hub) -> None:
         assert response.json()["error"] == "content_type"
 
 
+async def test_a_bad_signature_is_401_whatever_the_content_type(hub: Hub) -> None:
+    """The signature is checked first: an unsigned caller learns nothing of the rest."""
+    body = orjson.dumps(hub.vendor.body("hello"))
+    signed = hub.vendor.sign(body, time.time(), "inv-1")
+    for content_type in ("text/plain", "application/json"):
+        forged = signed | {hub.vendor.signature_header: "bm90IGEgc2lnbmF0dXJl"}
+        response = await hub.post(body, forged | {"Content-Type": content_type})
+        assert assert_rejected(response, 401, hub)["error"] == "signature"
+        unsigned = {k: v for k, v in signed.items() if k != hub.vendor.signature_header}
+        response = await hub.post(body, unsigned | {"Content-Type": content_type})
+        assert assert_rejected(response, 401, hub)["error"] == "missing"
+
+
 async def test_missing_signature_is_401(hub: Hub) -> None:
     body = orjson.dumps(hub.vendor.body("hello"))
     headers = hub.vendor.sign(body, time.time(), "inv-1")
