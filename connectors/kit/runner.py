@@ -28,7 +28,7 @@ from connectors.kit.polling import PollingSource
 from connectors.kit.registry import ConnectorType
 from connectors.kit.settings import ConnectorSettings
 from connectors.kit.source import BadRecord, Record, build_raw_event, raw_topic_name
-from connectors.kit.webhook import DeliveryLog, WebhookSource
+from connectors.kit.webhook import DeliveryLog, WebhookSource, trace_context
 from hub.runtime.deadletter import dead_letter
 from hub.runtime.metrics import CONNECTOR_STATES, HubMetrics
 from schemas.envelope import KafkaRecord
@@ -442,6 +442,7 @@ class InstanceRunner:
         except (ValueError, KeyError, TypeError) as exc:  # JSON errors are ValueErrors
             raise BadRecordError(f"{type(exc).__name__}: {exc}") from exc
         outputs = []
+        traceparent = trace_context(headers)
         for record in records:
             if not record.entity:
                 raise BadRecordError(f"record {record.id!r} has no entity")
@@ -455,7 +456,9 @@ class InstanceRunner:
                     data=record.data,
                     entity=record.entity,
                 )
-            event = build_raw_event(self.instance, self.type.name, record.entity, record)
+            event = build_raw_event(
+                self.instance, self.type.name, record.entity, record, traceparent=traceparent
+            )
             outputs.append((event.topic, event.to_kafka(), record.entity))
         await self.publish(outputs)
         self.deliveries.add(delivery_id)

@@ -121,8 +121,12 @@ def raw_topic_name(instance: str, entity: str) -> str:
     return f"raw.{instance}.{entity}"
 
 
-def build_raw_event(instance: str, type_name: str, entity: str, record: Record) -> RawEvent:
-    """The raw event for ``record``; raises :class:`BadRecordError` saying what is wrong."""
+def build_raw_event(
+    instance: str, type_name: str, entity: str, record: Record, *, traceparent: str | None = None
+) -> RawEvent:
+    """The raw event for ``record``; raises :class:`BadRecordError` saying what is wrong.
+    ``traceparent``: the W3C trace context the record came with (a webhook's), which the
+    translation stage passes on to the canonical events made from it."""
     problems = []
     if not entity:
         problems.append("no entity")
@@ -148,6 +152,7 @@ def build_raw_event(instance: str, type_name: str, entity: str, record: Record) 
         time=record.time,
         subject=record.id,
         partitionkey=record.id,
+        traceparent=traceparent,
         data=data,
     )
     return RawEvent(raw_topic_name(instance, entity), envelope)

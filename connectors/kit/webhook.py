@@ -27,6 +27,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -201,4 +202,24 @@ class WebhookSource(Source[S]):
         raise NotImplementedError(f"{type(self).__name__} must implement parse")
 
 
-__all__ = ["DeliveryLog", "HmacSha256", "SignatureError", "WebhookSource"]
+#: W3C Trace Context ``traceparent``: version, trace id, parent id, flags, lower-case hex.
+#: Version ``ff`` and all-zero ids are invalid; a later version may append fields.
+_TRACEPARENT = re.compile(
+    r"(?!ff)([0-9a-f]{2})-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}(-.*)?"
+)
+
+
+def trace_context(headers: Mapping[str, str]) -> str | None:
+    """The sender's ``traceparent`` header, if it is a valid W3C trace context (the part
+    of it this version of the format defines); None otherwise. A malformed trace header
+    never fails a delivery: the event just carries none, as the specification asks."""
+    value = headers.get("traceparent")
+    if not value:
+        return None
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None or (match.group(1) == "00" and match.group(2)):
+        return None
+    return match.group(0)[:55]
+
+
+__all__ = ["DeliveryLog", "HmacSha256", "SignatureError", "WebhookSource", "trace_context"]

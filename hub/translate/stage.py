@@ -145,6 +145,7 @@ class TranslationStage:
                 partitionkey=key,
                 causationid=event.causationid or raw.id,
                 correlationid=event.correlationid or raw.correlationid or raw.id,
+                traceparent=event.traceparent or raw.traceparent,
                 time=time,
             )
             outputs.extend(extra)

@@ -99,6 +99,38 @@ def test_a_signed_delivery_is_accepted_once_published(hub: Hub) -> None:
     assert event.id == stable_event_id("desk", "ticket", "7", "d-1"), "id from the delivery id"
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_the_senders_trace_context_rides_on_the_raw_event(hub: Hub) -> None:
+    response = hub.post(headers={"traceparent": TRACEPARENT})
+    assert response.status_code == 202, response.text  # type: ignore[attr-defined]
+    [(_topic, event)] = hub.publisher.raw()
+    assert event.traceparent == TRACEPARENT
+    assert ("ce_traceparent", TRACEPARENT.encode()) in event.to_kafka().headers
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        "",
+        "garbage",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # version ff: invalid
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  # no trace id
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  # no parent id
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  # upper case
+        TRACEPARENT + "-extra",  # version 00 has exactly four fields
+    ],
+)
+def test_a_malformed_trace_context_is_left_out_and_the_delivery_taken(
+    hub: Hub, malformed: str
+) -> None:
+    response = hub.post(headers={"traceparent": malformed})
+    assert response.status_code == 202, response.text  # type: ignore[attr-defined]
+    [(_topic, event)] = hub.publisher.raw()
+    assert event.traceparent is None
+
+
 def test_a_repeated_delivery_is_not_published_again(hub: Hub) -> None:
     assert hub.post().status_code == 202  # type: ignore[attr-defined]
     again = hub.post()

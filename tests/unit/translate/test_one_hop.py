@@ -24,6 +24,7 @@ from hub.topics import CANONICAL_TOPICS, CUSTOMERS, ORDERS, department_topic
 from hub.translate.stage import TranslationStage
 from schemas import Envelope, KafkaRecord, canonical_event, dataschema_uri, stable_event_id
 from schemas.customers import CustomerCreated, CustomerCreatedV1
+from schemas.registry import model_for
 from tests.unit.translate.table import T0, example, raw_event
 
 CONFIG = HubConfig()
@@ -149,3 +150,39 @@ def test_an_event_of_an_older_version_goes_out_as_the_current_one(with_schema: b
     [sales] = [orjson.loads(r.value) for t, r in direct if t == department_topic("sales")]
     assert sales["emails"]
     assert "email" not in sales
+
+
+def test_the_raw_events_trace_context_reaches_every_record_made_from_it() -> None:
+    """A webhook's W3C trace context (kept on its raw event) goes on with the canonical
+    events and their department copies; an event that names its own keeps it."""
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    def translate(raw: Envelope) -> list[Envelope]:
+        [customer] = _customer_v1(raw)
+        order = example("order.placed")
+        placed = canonical_event(
+            model_for("order.placed").model_validate_json(orjson.dumps(order)),
+            source=raw.source,
+            id_parts=[raw.id, "o"],
+            time=T0,
+            partitionkey=order["order_id"],
+        )
+        return [customer, placed.model_copy(update={"traceparent": own})]
+
+    raw = raw_event("crm", "company", "7", 1, {"company": "7"}, "crm").model_copy(
+        update={"traceparent": trace}
+    )
+    spy = _Spy(RouterStage(RulesHolder(CONFIG)))
+    direct = TranslationStage(CONFIG, lambda _type: translate).translate(raw, spy)
+    two = _two_hops(
+        TranslationStage(CONFIG, lambda _type: translate), RouterStage(RulesHolder(CONFIG)), raw
+    )
+    assert _wire(direct) == _wire(two)
+    traces = {(topic, dict(record.headers).get("ce_traceparent")) for topic, record in direct}
+    assert (CUSTOMERS, trace.encode()) in traces
+    assert (ORDERS, own.encode()) in traces
+    assert (department_topic("sales"), trace.encode()) in traces
+    assert (department_topic("sales"), own.encode()) in traces
+    events = [t for t in traces if t[0] in CANONICAL_TOPICS or t[0].startswith("dept.")]
+    assert all(value in (trace.encode(), own.encode()) for _, value in events), traces
