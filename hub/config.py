@@ -8,13 +8,22 @@ all in one pass.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.kit.config import ConnectorsSection
 from hub.identity.config import IdentityConfig
@@ -41,9 +50,30 @@ class _Strict(BaseModel):
 
 
 class DepartmentConfig(_Strict):
+    """A department. Its API token is given either as ``token`` (usually a ``${ENV_VAR}``
+    reference, as secrets are handed to a pod) or as ``token_sha256`` (its SHA-256 in hex,
+    which keeps even the file free of it); neither: no access to the timeline API."""
+
     description: str = ""
-    #: SHA-256 (hex) of the department's API token for the timeline API; none: no access.
+    token: SecretStr | None = None
     token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _one_token(self) -> DepartmentConfig:
+        if self.token is not None:
+            if self.token_sha256 is not None:
+                raise ValueError("give its token or token_sha256, not both")
+            if not self.token.get_secret_value().strip():
+                raise ValueError("token is empty")
+        return self
+
+    @property
+    def token_digest(self) -> str | None:
+        """The SHA-256 (hex) the API compares a presented token's with."""
+        if self.token is not None:
+            token = self.token.get_secret_value().strip()
+            return hashlib.sha256(token.encode()).hexdigest()
+        return self.token_sha256
 
 
 class TopicsConfig(_Strict):

@@ -1,4 +1,5 @@
-"""Department API tokens: only their SHA-256 is configured (``departments.<name>.token_sha256``).
+"""Department API tokens, configured as ``departments.<name>.token`` (a ``${ENV_VAR}``
+reference) or as their SHA-256 only (``departments.<name>.token_sha256``).
 
 A token is a random secret a department pastes into the page or sends as
 ``Authorization: Bearer <token>``; ``hub token new DEPARTMENT`` prints one with the line
@@ -34,7 +35,7 @@ def department_for(config: HubConfig, authorization: str | None) -> str | None:
     digest = token_sha256(token.strip())
     found = None
     for name, department in config.departments.items():
-        expected = department.token_sha256
+        expected = department.token_digest
         if expected is not None and hmac.compare_digest(expected, digest):
             found = name
     return found

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
+from hub.api.auth import department_for
 from hub.config import DEFAULT_DEPARTMENTS, ConfigError, HubConfig, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[3]
@@ -83,3 +85,37 @@ def test_a_yaml_syntax_error_is_one_line_with_where_it_is(text: str, problem: st
 
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert load_config(tmp_path / "absent.yaml") == HubConfig()
+
+
+def test_a_department_token_may_be_given_itself_from_the_environment() -> None:
+    """``token: ${ENV}`` as secrets are usually handed to a pod, or ``token_sha256`` to keep
+    even the file free of it; either opens the API to that department alone."""
+    sales = hashlib.sha256(b"sales-secret").hexdigest()
+    text = (
+        "departments:\n"
+        '  finance: {token: "${FINANCE_TOKEN}"}\n'
+        f"  sales: {{token_sha256: {sales}}}\n"
+        "  support: {}\n"
+    )
+    config = parse_config(text, env={"FINANCE_TOKEN": "  finance-secret "})
+    assert department_for(config, "Bearer finance-secret") == "finance"
+    assert department_for(config, "Bearer sales-secret") == "sales"
+    assert department_for(config, "Bearer " + hashlib.sha256(b"finance-secret").hexdigest()) is None
+    assert department_for(config, "Bearer ") is None
+    assert "finance-secret" not in repr(config)
+    assert "finance-secret" not in config.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("department", "problem"),
+    [
+        ('{token: "a", token_sha256: "' + "0" * 64 + '"}', "token or token_sha256, not both"),
+        ('{token: "  "}', "token is empty"),
+    ],
+)
+def test_a_department_token_given_twice_or_empty_is_a_problem(
+    department: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"departments:\n  finance: {department}\n", env={})
+    assert [(k, problem in m) for k, m in caught.value.problems] == [("departments.finance", True)]
