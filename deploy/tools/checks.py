@@ -387,6 +387,99 @@ def generated_files_current() -> Result:
     return Result("generated files current", not problems, "\n".join(problems) or "up to date")
 
 
+def chart_hub_configs(rendered: str) -> Result:
+    """Every hub.yaml the chart mounts is one the hub accepts, and every raw topic its
+    connector instances write is among the rendered KafkaTopics (a pod waits, not ready,
+    while a topic it needs is missing). ``${VAR}`` references get a placeholder value: the
+    Secret is not known here, so a reference in a field with a format (a URL) cannot be
+    checked."""
+    from connectors.kit.config import raw_streams  # noqa: PLC0415 - the hub's own models
+    from hub.config import ConfigError, parse_config  # noqa: PLC0415
+    from hub.topics import raw_topic  # noqa: PLC0415
+
+    name = "chart hub.yaml valid, raw topics declared"
+    docs = documents(rendered)
+    topics = {
+        d["spec"].get("topicName") or d["metadata"]["name"]
+        for d in docs
+        if d.get("kind") == "KafkaTopic"
+    }
+    configs = [
+        (d["metadata"]["name"], d["data"]["hub.yaml"])
+        for d in docs
+        if d.get("kind") == "ConfigMap" and "hub.yaml" in (d.get("data") or {})
+    ]
+    if not configs:
+        return Result(name, False, "no hub.yaml ConfigMap rendered")
+    problems: list[str] = []
+    for config_map, text in configs:
+        env = {var: "set-at-deploy-time" for var in re.findall(r"\$\{(\w+)\}", text)}
+        try:
+            config = parse_config(text, source=f"ConfigMap {config_map}", env=env)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if topics:  # createTopics off: the topics are someone else's
+            for instance, entity in raw_streams(config.connectors):
+                if raw_topic(instance, entity) not in topics:
+                    problems.append(
+                        f"ConfigMap {config_map}: connector {instance} writes "
+                        f"{raw_topic(instance, entity)}, which no KafkaTopic declares "
+                        "(kafka.extraTopics)"
+                    )
+    detail = "\n".join(problems) or f"{len(configs)} hub.yaml checked"
+    return Result(name, not problems, detail)
+
+
+def chart_kafka_settings(rendered: str) -> Result:
+    """Every Deployment's ``KAFKA_*`` environment is one the hub accepts (SASL needs a
+    mechanism, a user and a password). Keys of a Secret the chart renders count as set;
+    a Secret it does not render (``secret.existingSecret``) may hold any of them, so only
+    what the chart sets itself is checked then."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from hub.runtime.settings import KafkaSettings  # noqa: PLC0415
+
+    name = "chart Kafka settings valid"
+    docs = documents(rendered)
+    secrets = {
+        d["metadata"]["name"]: set(d.get("stringData") or {}) | set(d.get("data") or {})
+        for d in docs
+        if d.get("kind") == "Secret"
+    }
+    problems: list[str] = []
+    checked = 0
+    for d in docs:
+        if d.get("kind") != "Deployment":
+            continue
+        for container in d["spec"]["template"]["spec"]["containers"]:
+            env = {e["name"]: e.get("value", "") for e in container.get("env") or ()}
+            opaque = False
+            for source in container.get("envFrom") or ():
+                ref = (source.get("secretRef") or {}).get("name")
+                if ref in secrets:
+                    env |= {key: "from-the-secret" for key in secrets[ref]}
+                elif ref:
+                    opaque = True
+            values = {
+                key.removeprefix("KAFKA_").lower(): value
+                for key, value in env.items()
+                if key.startswith("KAFKA_")
+            }
+            if opaque:  # the unrendered Secret may hold the credentials
+                for field in ("sasl_mechanism", "sasl_username", "sasl_password"):
+                    values.setdefault(field, "SCRAM-SHA-512" if field == "sasl_mechanism" else "x")
+            checked += 1
+            try:
+                KafkaSettings.model_validate(values)
+            except ValidationError as exc:
+                for error in exc.errors():
+                    problems.append(f"Deployment {d['metadata']['name']}: {error['msg']}")
+    if not checked:
+        return Result(name, False, "no Deployment rendered")
+    return Result(name, not problems, "\n".join(problems) or f"{checked} containers checked")
+
+
 # --- All of them ------------------------------------------------------------------------------
 
 
@@ -401,6 +494,8 @@ def all_checks() -> list[Callable[[], Result | list[Result]]]:
                 kubernetes_validate(rendered, f"kubernetes-validate --strict ({case})"),
                 operator_models(rendered),
                 prometheus_rule_specs(rendered),
+                chart_hub_configs(rendered),
+                chart_kafka_settings(rendered),
             ]
             if case == "everything":
                 results.append(checkov(rendered))

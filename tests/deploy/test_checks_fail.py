@@ -68,6 +68,35 @@ def test_operator_models_reject_a_broken_kafka_topic_and_prometheus_rule(rendere
     assert not checks.operator_models(_dump(rule)).ok
 
 
+def test_chart_hub_yaml_must_be_valid_and_its_raw_topics_declared(rendered: str) -> None:
+    assert checks.chart_hub_configs(rendered).ok
+    docs = checks.documents(rendered)
+    broken = json.loads(json.dumps(docs))
+    config_map = next(d for d in broken if d["metadata"]["name"] == "handoff-config")
+    # an unquoted description with commas in a flow mapping: extra keys, as the chart's
+    # defaults once had
+    config_map["data"]["hub.yaml"] = "departments:\n  finance: {description: Invoicing, payments}\n"
+    result = checks.chart_hub_configs(_dump(*broken))
+    assert not result.ok
+    assert "departments.finance.payments" in result.detail
+    missing = [d for d in docs if d.get("spec", {}).get("topicName") != "raw.odoo.account_move"]
+    result = checks.chart_hub_configs(_dump(*missing))
+    assert not result.ok
+    assert "connector odoo writes raw.odoo.account_move" in result.detail
+
+
+def test_chart_kafka_settings_need_the_sasl_user(rendered: str) -> None:
+    assert checks.chart_kafka_settings(rendered).ok
+    broken = json.loads(json.dumps(checks.documents(rendered)))
+    for d in broken:
+        if d.get("kind") == "Deployment":
+            container = d["spec"]["template"]["spec"]["containers"][0]
+            container["env"] = [e for e in container["env"] if e["name"] != "KAFKA_SASL_USERNAME"]
+    result = checks.chart_kafka_settings(_dump(*broken))
+    assert not result.ok
+    assert "KAFKA_SASL_USERNAME" in result.detail
+
+
 def test_prometheus_rule_spec_with_a_bad_expression_fails() -> None:
     rule = {
         "apiVersion": "monitoring.coreos.com/v1",
