@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 import hub
 from connectors.kit.config import raw_streams
@@ -23,13 +21,14 @@ from hub.commands import connector, ops
 from hub.commands import dlq as dlq_commands
 from hub.commands import schemas as schemas_commands
 from hub.commands import token as token_commands
+from hub.commands.environment import fail, load_hub_config, load_settings
 from hub.commands.kafka import on_cluster, quiet_client_logs
-from hub.config import ConfigError, HubConfig, load_config
+from hub.config import HubConfig
 from hub.demo import start_demo
 from hub.runtime.app import ServiceHost, build_app, make_runtime
 from hub.runtime.cluster import EmbeddedBrokerError, KafkaCluster, provide_cluster
 from hub.runtime.logging import configure_logging
-from hub.runtime.settings import HubSettings, KafkaSettings
+from hub.runtime.settings import KafkaSettings
 from hub.services import ONE_HOP, SERVICES, TWO_HOPS
 from hub.topics import catalog, create_topics, list_topics
 
@@ -48,31 +47,6 @@ app.add_typer(schemas_commands.docs_app, name="docs")
 app.add_typer(dlq_commands.app, name="dlq")
 app.add_typer(token_commands.app, name="token")
 app.command("bench")(bench_commands.bench)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> tuple[HubSettings, KafkaSettings]:
-    try:
-        return HubSettings(), KafkaSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"invalid environment: {problems}")
-
-
-def _config(settings: HubSettings) -> HubConfig:
-    explicit = "HUB_CONFIG" in os.environ
-    if explicit and not settings.config.exists():
-        fail(f"HUB_CONFIG names {settings.config}, which does not exist")
-    try:
-        return load_config(settings.config)
-    except ConfigError as exc:
-        fail(str(exc))
 
 
 def services_for_up(config: HubConfig, *, one_hop: bool = False) -> list[str]:
@@ -158,16 +132,18 @@ def _cluster(kafka: KafkaSettings, state_dir: Path) -> Iterator[KafkaCluster]:
 
 @app.command()
 def up(
-    port: Annotated[int | None, typer.Option(help="HTTP port (default 8080)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port (default 8080)", min=0, max=65535)
+    ] = None,
     host: Annotated[str | None, typer.Option(help="HTTP address (default 127.0.0.1)")] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Also run a simulated company (Odoo, HubSpot, Zendesk)")
     ] = False,
 ) -> None:
     """Everything on one machine: broker (embedded unless configured), topics, all services."""
-    settings, kafka = _settings()
+    settings, kafka = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    config = _config(settings)
+    config = load_hub_config(settings)
     http_host = host or settings.http_host
     http_port = settings.http_port if port is None else port
     sock = _bind(http_host, http_port)
@@ -177,7 +153,7 @@ def up(
     names = services_for_up(config, one_hop=settings.one_hop)
     with _cluster(kafka, settings.state_dir) as cluster:
         specs = catalog(config, raw_streams(config.connectors))
-        asyncio.run(create_topics(cluster, specs, config.topics.replication_factor))
+        on_cluster(cluster, create_topics(cluster, specs, config.topics.replication_factor))
         service_host = ServiceHost(
             make_runtime(settings, config, cluster), [SERVICES[n] for n in names]
         )
@@ -197,13 +173,13 @@ def run(
     """One service, as a Kubernetes pod runs it (needs KAFKA_BOOTSTRAP_SERVERS)."""
     if service not in SERVICES:
         fail(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
-    settings, kafka = _settings()
+    settings, kafka = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     if not kafka.bootstrap_servers:
         fail(
             "hub run needs KAFKA_BOOTSTRAP_SERVERS; 'hub up' runs everything on an embedded broker"
         )
-    config = _config(settings)
+    config = load_hub_config(settings)
     sock = _bind(settings.http_host, settings.http_port)
     with _cluster(kafka, settings.state_dir) as cluster:
         service_host = ServiceHost(make_runtime(settings, config, cluster), [SERVICES[service]])
@@ -211,10 +187,10 @@ def run(
 
 
 def _external_cluster() -> tuple[HubConfig, KafkaCluster]:
-    settings, kafka = _settings()
+    settings, kafka = load_settings()
     if not kafka.bootstrap_servers:
         fail("set KAFKA_BOOTSTRAP_SERVERS to the cluster to manage")
-    config = _config(settings)
+    config = load_hub_config(settings)
     with quiet_client_logs(), provide_cluster(kafka) as cluster:  # on_cluster reports failures
         return config, cluster
 
@@ -246,7 +222,17 @@ def topics_list() -> None:
 
 
 def main() -> None:
-    app(prog_name="hub")
+    """The command, with the file system's refusals (a path that is a file where a folder
+    is wanted, no permission, a name too long) as one ``error:`` line and exit 2, whichever
+    command met them: they are the user's input, not the program's failure."""
+    try:
+        app(prog_name="hub")
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        typer.secho(f"error: {where}: {exc.strerror or exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

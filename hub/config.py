@@ -193,4 +193,13 @@ def load_config(path: Path) -> HubConfig:
     """Load ``hub.yaml``; a missing file means the shipped defaults."""
     if not path.exists():
         return HubConfig()
-    return parse_config(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError as exc:
+        raise ConfigError(str(path), [("(file)", "is a directory, not a YAML file")]) from exc
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
+        raise ConfigError(str(path), [("(file)", problem)]) from exc
+    except OSError as exc:
+        raise ConfigError(str(path), [("(file)", f"cannot be read: {exc.strerror}")]) from exc
+    return parse_config(text, source=str(path))

@@ -11,8 +11,8 @@ import typer
 
 from hub.bench.driver import BenchOptions, run_bench
 from hub.bench.report import render
+from hub.commands.environment import load_settings
 from hub.runtime.cluster import EmbeddedBrokerError, provide_cluster
-from hub.runtime.settings import KafkaSettings
 
 
 def bench(  # noqa: PLR0917 - typer options
@@ -54,11 +54,13 @@ def bench(  # noqa: PLR0917 - typer options
         work_dir=work_dir,
     )
 
+    _, kafka = load_settings()
+
     def progress(message: str) -> None:
         typer.secho(f"-- {message}", err=True, fg=typer.colors.BRIGHT_BLACK)
 
     try:
-        with provide_cluster(KafkaSettings(), state_dir=work_dir) as cluster:
+        with provide_cluster(kafka, state_dir=work_dir) as cluster:
             result: dict[str, Any] = asyncio.run(run_bench(cluster, options, progress))
     except EmbeddedBrokerError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic.fields import FieldInfo
 
 from connectors.kit.checkpoints import Checkpoint, KafkaCheckpoints
 from connectors.kit.registry import UnknownConnectorType, connector_types, get_type
 from connectors.kit.scaffold import ScaffoldError, generate
 from connectors.kit.settings import masked, secret_fields
-from hub.config import ConfigError, HubConfig, load_config
+from hub.commands.environment import load_hub_config, load_settings
+from hub.config import HubConfig
 from hub.runtime.settings import KafkaSettings
 from hub.topics import CHECKPOINTS
 from schemas.envelope import KafkaRecord
@@ -45,12 +46,32 @@ def new(
     typer.echo("      pip install -e .             (makes 'hub connector list' show it)")
 
 
-def _load_config() -> HubConfig:
-    path = Path(os.environ.get("HUB_CONFIG", "hub.yaml"))
+def _load_config() -> tuple[HubConfig, KafkaSettings]:
+    """``hub.yaml`` and the ``KAFKA_*`` settings as ``hub run`` loads them: an invalid
+    environment, or a ``HUB_CONFIG`` naming a missing or unusable file, exits 2 (a missing
+    ``hub.yaml`` that nobody named means the shipped defaults)."""
+    settings, kafka = load_settings()
+    return load_hub_config(settings), kafka
+
+
+_STATUS_KEYS = ("instance", "type", "state")
+
+
+def _statuses(url: str, response: httpx.Response) -> list[dict[str, Any]]:
+    """The rows of a hub's ``GET /v1/connectors``; exit 2 naming what else ``url`` answered."""
+    where = f"{url} did not answer a hub's connector list"
     try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise _fail(f"{where}: the answer is not JSON ({kind})") from None
+    rows = body.get("connectors") if isinstance(body, dict) else None
+    if not isinstance(rows, list):
+        raise _fail(f"{where}: the JSON has no 'connectors' list")
+    for row in rows:
+        if not isinstance(row, dict) or any(key not in row for key in _STATUS_KEYS):
+            raise _fail(f"{where}: a row lacks {', '.join(_STATUS_KEYS)}: {row!r:.80}")
+    return rows
 
 
 def _print_statuses(rows: list[dict[str, Any]]) -> None:
@@ -74,8 +95,10 @@ def list_connectors(
             response = httpx.get(url.rstrip("/") + "/v1/connectors", timeout=10)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise _fail(f"cannot read {url}/v1/connectors: {exc}") from None
-        _print_statuses(response.json()["connectors"])
+            # a status error's text adds a line pointing at MDN's page on the status
+            reason = str(exc).partition("\n")[0] or type(exc).__name__
+            raise _fail(f"cannot read {url}/v1/connectors: {reason}") from None
+        _print_statuses(_statuses(url, response))
         return
     types = connector_types()
     typer.echo("Installed connector types:")
@@ -83,8 +106,8 @@ def list_connectors(
         typer.echo(f"  {type_name:<14} {connector_type.kind:<16} {connector_type.description}")
     if not types:
         typer.echo("  (none)")
-    config = _load_config()
-    cursors = _stored_cursors()
+    config, kafka = _load_config()
+    cursors = _stored_cursors(kafka)
     typer.echo("\nConfigured instances (hub.yaml; --url URL shows live state):")
     if not config.connectors:
         typer.echo("  (none)")
@@ -102,9 +125,8 @@ def list_connectors(
                 typer.echo(f"      cursor {checkpoint.stream}: {checkpoint.cursor}")
 
 
-def _stored_cursors() -> dict[str, Checkpoint]:
+def _stored_cursors(kafka: KafkaSettings) -> dict[str, Checkpoint]:
     """Cursors on ``hub.checkpoints`` when ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster."""
-    kafka = KafkaSettings()
     if not kafka.bootstrap_servers:
         return {}
     options = {"bootstrap_servers": kafka.bootstrap_servers, **kafka.client_options()}
@@ -138,6 +160,17 @@ def describe(name: Annotated[str, typer.Argument(help="an installed connector ty
     secrets = set(secret_fields(connector_type.settings_model))
     typer.echo("settings (connectors.<instance>.<setting> in hub.yaml):")
     for field_name, field in connector_type.settings_model.model_fields.items():
-        required = "required" if field.is_required() else f"default {field.default!r}"
+        required = "required" if field.is_required() else f"default {_default(field)}"
         kind = "secret" if field_name in secrets else getattr(field.annotation, "__name__", "")
         typer.echo(f"  {field_name:<24} {kind:<8} {required:<24} {field.description or ''}")
+
+
+def _default(field: FieldInfo) -> str:
+    """A setting's default; for a ``default_factory`` the value it makes, or ``(computed)``
+    when it needs the other settings or fails without them."""
+    if field.default_factory is None:
+        return repr(field.default)
+    try:  # a factory taking the validated data raises ValueError without it
+        return repr(field.get_default(call_default_factory=True))
+    except Exception:  # noqa: BLE001 - a factory that fails here is still a default
+        return "(computed)"

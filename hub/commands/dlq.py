@@ -8,12 +8,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from pydantic import ValidationError
 
+from hub.commands.environment import load_settings
 from hub.commands.kafka import on_cluster, quiet_client_logs
 from hub.dlq.store import DeadLetter, DlqFilter, parse_since, read_dead_letters, replay
 from hub.runtime.cluster import KafkaCluster, provide_cluster
-from hub.runtime.settings import KafkaSettings
 
 app = typer.Typer(help="Dead letters on hub.dlq: list, show, replay.", no_args_is_help=True)
 
@@ -36,10 +35,7 @@ def _fail(message: str) -> typer.Exit:
 
 @contextmanager
 def _cluster() -> Iterator[KafkaCluster]:
-    try:
-        kafka = KafkaSettings()
-    except ValidationError as exc:
-        raise _fail(f"invalid KAFKA_* environment: {exc}") from None
+    _, kafka = load_settings()
     if not kafka.bootstrap_servers:
         raise _fail("set KAFKA_BOOTSTRAP_SERVERS to the cluster whose hub.dlq to read")
     # an unreachable cluster is reported once, by on_cluster, not by each client's logs
@@ -52,7 +48,7 @@ def _filter(
 ) -> DlqFilter:
     try:
         moment = parse_since(since) if since else None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: further back than a date can be
         raise _fail(f"--since {since!r}: use 2h, 30m, 1d or an ISO 8601 time") from None
     return DlqFilter(stage=stage, error=error, since=moment, topic=topic)
 
@@ -107,6 +103,19 @@ def show(
         typer.echo(pretty)
 
 
+def _named(letters: list[DeadLetter], refs: list[str], *, filtered: bool) -> list[DeadLetter]:
+    """The letters that ``refs`` name; exit 2 naming each ref that matches none (and
+    replay nothing: a replay is asked for all of them)."""
+    unmatched = [
+        r for r in dict.fromkeys(refs) if not any(r in (x.ref, x.event_id) for x in letters)
+    ]
+    if unmatched:
+        shown = ", ".join(repr(r) for r in unmatched)
+        among = " matching the other options" if filtered else ""
+        raise _fail(f"no dead letter {shown}{among}; nothing replayed (see 'hub dlq list')")
+    return [x for x in letters if x.ref in refs or x.event_id in refs]
+
+
 @app.command("replay")
 def replay_letters(
     *,
@@ -126,7 +135,7 @@ def replay_letters(
     with _cluster() as cluster:
         letters = on_cluster(cluster, read_dead_letters(cluster, where))
         if ref:
-            letters = [x for x in letters if x.ref in ref or x.event_id in ref]
+            letters = _named(letters, ref, filtered=where != DlqFilter())
         if dry_run:
             for letter in letters:
                 typer.echo(_line(letter))

@@ -17,7 +17,7 @@ from faststream.security import (
     SASLScram256,
     SASLScram512,
 )
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -41,6 +41,34 @@ class KafkaSettings(BaseSettings):
     #: the one-hop service's Kafka work alone ran 15-35 % faster (docs/benchmark.md, twelfth
     #: round).
     compression_type: CompressionType = "lz4"
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str | None) -> str | None:
+        """``host:port[,host:port...]``, checked here: the Kafka client takes a malformed
+        one apart deep inside its first connection attempt. Blank means unset."""
+        if value is None or not value.strip():
+            return None
+        addresses = [a.strip() for a in value.split(",")]
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port (port 1 to 65535)")
+        return ",".join(addresses)
+
+    @model_validator(mode="after")
+    def _ca_file_loads(self) -> KafkaSettings:
+        """A CA file that is missing or holds no certificate fails here, naming it,
+        instead of inside the first TLS handshake."""
+        if self.ssl_cafile is not None and self.uses_tls:
+            try:
+                ssl.create_default_context(cafile=str(self.ssl_cafile))
+            except (OSError, ssl.SSLError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise ValueError(
+                    f"KAFKA_SSL_CAFILE {self.ssl_cafile}: not a readable PEM CA file ({reason})"
+                ) from exc
+        return self
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> KafkaSettings:
@@ -117,7 +145,7 @@ class HubSettings(BaseSettings):
     database_url: str = ""
     state_dir: Path = Path(".hub")
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     #: How long a service may take to finish in-flight work after SIGTERM.
@@ -125,6 +153,13 @@ class HubSettings(BaseSettings):
     #: ``hub up`` runs ``translate-and-route`` instead of ``translator`` and ``router``:
     #: one consume-produce hop, lower latency (see docs/benchmark.md).
     one_hop: bool = False
+
+    @field_validator("state_dir")
+    @classmethod
+    def _a_directory(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a directory")
+        return value
 
     @model_validator(mode="before")
     @classmethod

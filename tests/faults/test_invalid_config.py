@@ -78,8 +78,8 @@ def test_every_problem_of_a_file_gets_its_own_line(tmp_path: Path) -> None:
     ("env", "names"),
     [
         ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "KAFKA_SASL_MECHANISM"),
-        ({"KAFKA_SECURITY_PROTOCOL": "CARRIER_PIGEON"}, "security_protocol"),
-        ({"HUB_HTTP_PORT": "not-a-port"}, "http_port"),
+        ({"KAFKA_SECURITY_PROTOCOL": "CARRIER_PIGEON"}, "KAFKA_SECURITY_PROTOCOL"),
+        ({"HUB_HTTP_PORT": "not-a-port"}, "HUB_HTTP_PORT"),
         ({"HUB_CONFIG": "/nonexistent/hub.yaml"}, "/nonexistent/hub.yaml"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import orjson
@@ -383,7 +384,9 @@ def test_each_instance_verifies_with_its_own_signature_and_kind_is_polling_and_w
     assert {r.status.kind for r in host.runners.values()} == {"polling+webhook"}
 
 
-def test_hub_connector_shows_polling_and_webhook_for_sources_that_are_both() -> None:
+def test_hub_connector_shows_polling_and_webhook_for_sources_that_are_both(
+    tmp_path: Path,
+) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 
     from hub.commands.connector import app  # noqa: PLC0415
@@ -391,9 +394,12 @@ def test_hub_connector_shows_polling_and_webhook_for_sources_that_are_both() -> 
     described = CliRunner().invoke(app, ["describe", "hubspot"])
     assert described.exit_code == 0, described.output
     assert described.output.startswith("hubspot (polling+webhook):")
+    config = tmp_path / "hub.yaml"
+    config.write_text("")
     listed = CliRunner().invoke(
-        app, ["list"], env={"HUB_CONFIG": "/nonexistent/hub.yaml", "KAFKA_BOOTSTRAP_SERVERS": ""}
+        app, ["list"], env={"HUB_CONFIG": str(config), "KAFKA_BOOTSTRAP_SERVERS": ""}
     )
+    assert listed.exit_code == 0, listed.output
     rows = {line.split()[0]: line.split()[1] for line in listed.output.splitlines()[1:6]}
     assert rows["hubspot"] == "polling+webhook"
     assert rows["zendesk"] == "polling+webhook"
