@@ -32,7 +32,7 @@ from hub.timeline.config import ProcessesConfig, process_departments_validator
 
 DEFAULT_DEPARTMENTS = ("sales", "finance", "logistics", "support", "marketing", "management")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NAME = r"^[a-z][a-z0-9_]*$"
+_NAME = r"[a-z][a-z0-9_]*"  # whole name: re.fullmatch
 
 
 class ConfigError(ValueError):
@@ -117,7 +117,7 @@ class HubConfig(_Strict):
     @field_validator("departments")
     @classmethod
     def _department_names(cls, value: dict[str, DepartmentConfig]) -> dict[str, DepartmentConfig]:
-        bad = [name for name in value if not re.match(_NAME, name)]
+        bad = [name for name in value if not re.fullmatch(_NAME, name)]
         if bad:
             raise ValueError(
                 f"department names must be lower-case identifiers (they name topics): {bad}"

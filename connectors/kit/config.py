@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-_INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_INSTANCE_NAME = re.compile(r"[a-z][a-z0-9_]*")  # whole name: fullmatch
 
 
 class ConnectorInstance(BaseModel):
@@ -55,7 +55,7 @@ def validate_connectors(value: dict[str, ConnectorInstance]) -> dict[str, Connec
 
     errors: list[InitErrorDetails] = []
     for name, instance in value.items():
-        if not _INSTANCE_NAME.match(name):
+        if not _INSTANCE_NAME.fullmatch(name):
             errors.append(
                 _error(
                     (name,),

@@ -17,7 +17,7 @@ import connectors
 from connectors.kit.registry import connector_types
 
 TEMPLATE = Path(__file__).parent / "template"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")  # whole name: fullmatch
 #: Longer names make unwieldy topic names (``raw.<instance>.<entity>``) and file names.
 MAX_NAME_LENGTH = 64
 #: Handoff's own top-level packages (an editable install does not list them as a
@@ -49,7 +49,7 @@ def check_name(name: str) -> None:
             f"a connector name is at most {MAX_NAME_LENGTH} characters; "
             f"{name[:20]!r}... has {len(name)}"
         )
-    if not _NAME.match(name) or keyword.iskeyword(name):
+    if not _NAME.fullmatch(name) or keyword.iskeyword(name):
         raise ScaffoldError(
             f"{name!r} is not usable: a connector name is a lower-case Python identifier "
             "(letters, digits, underscores), e.g. acme_crm"

@@ -119,3 +119,13 @@ def test_a_department_token_given_twice_or_empty_is_a_problem(
     with pytest.raises(ConfigError) as caught:
         parse_config(f"departments:\n  finance: {department}\n", env={})
     assert [(k, problem in m) for k, m in caught.value.problems] == [("departments.finance", True)]
+
+
+def test_a_name_with_a_trailing_newline_is_no_name() -> None:
+    """``re.match`` with ``$`` would let ``"sales\\n"`` pass as a department or an instance."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config('departments:\n  "sales\\n": {}\n', env={})
+    assert [key for key, _ in caught.value.problems] == ["departments"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config('connectors:\n  "shop\\n": {type: jsonl, directory: /tmp}\n', env={})
+    assert next(key for key, _ in caught.value.problems).startswith("connectors")
