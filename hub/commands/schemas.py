@@ -57,6 +57,9 @@ def check_command(
     ] = False,
 ) -> None:
     """Fail on a breaking change against the committed snapshots."""
+    if not snapshots.is_dir():  # a mistyped folder would report every type as new
+        _fail(f"--snapshots {snapshots} is not a folder (the snapshots are in {SNAPSHOT_DIR})")
+        raise typer.Exit(2)
     report = check(snapshots, REGISTRY)
     for problem in report.errors:
         _fail(problem)

@@ -141,3 +141,8 @@ def test_hub_up_on_an_unreachable_cluster_is_one_line(tmp_path: Path) -> None:
     # the service's own log lines of the attempts come first; the verdict is the last line
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cannot reach the Kafka cluster at 127.0.0.1:1: "), output
+
+
+def test_a_mistyped_snapshot_folder_is_named_not_every_type_new(tmp_path: Path) -> None:
+    done = hub("schemas", "check", "--snapshots", str(tmp_path / "typo"), env={}, cwd=REPO)
+    one_error_line(done, str(tmp_path / "typo"), "not a folder")
