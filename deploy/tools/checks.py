@@ -466,6 +466,13 @@ def chart_kafka_settings(rendered: str) -> Result:
                 for key, value in env.items()
                 if key.startswith("KAFKA_")
             }
+            cafile = values.pop("ssl_cafile", None)  # a file of the pod, not of this machine
+            mounts = [m["mountPath"] for m in container.get("volumeMounts") or ()]
+            if cafile and not any(cafile.startswith(m.rstrip("/") + "/") for m in mounts):
+                problems.append(
+                    f"Deployment {d['metadata']['name']}: KAFKA_SSL_CAFILE {cafile} is on "
+                    "no volume the container mounts"
+                )
             if opaque:  # the unrendered Secret may hold the credentials
                 for field in ("sasl_mechanism", "sasl_username", "sasl_password"):
                     values.setdefault(field, "SCRAM-SHA-512" if field == "sasl_mechanism" else "x")

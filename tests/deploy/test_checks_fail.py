@@ -95,6 +95,15 @@ def test_chart_kafka_settings_need_the_sasl_user(rendered: str) -> None:
     result = checks.chart_kafka_settings(_dump(*broken))
     assert not result.ok
     assert "KAFKA_SASL_USERNAME" in result.detail
+    unmounted = json.loads(json.dumps(checks.documents(rendered)))
+    for d in unmounted:
+        if d.get("kind") == "Deployment":
+            container = d["spec"]["template"]["spec"]["containers"][0]
+            mounts = container["volumeMounts"]
+            container["volumeMounts"] = [m for m in mounts if m["name"] != "kafka-ca"]
+    result = checks.chart_kafka_settings(_dump(*unmounted))
+    assert not result.ok
+    assert "KAFKA_SSL_CAFILE /etc/kafka-ca/ca.crt is on no volume" in result.detail
 
 
 def test_prometheus_rule_spec_with_a_bad_expression_fails() -> None:
