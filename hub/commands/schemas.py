@@ -13,6 +13,7 @@ import typer
 from faststream.specification import AsyncAPI
 
 import hub
+from hub.commands.environment import fail
 from hub.config import HubConfig
 from hub.runtime.app import ServiceHost, make_runtime
 from hub.runtime.cluster import APACHE_KAFKA_CAPABILITIES, KafkaCluster
@@ -58,8 +59,7 @@ def check_command(
 ) -> None:
     """Fail on a breaking change against the committed snapshots."""
     if not snapshots.is_dir():  # a mistyped folder would report every type as new
-        _fail(f"--snapshots {snapshots} is not a folder (the snapshots are in {SNAPSHOT_DIR})")
-        raise typer.Exit(2)
+        fail(f"--snapshots {snapshots} is not a folder (the snapshots are in {SNAPSHOT_DIR})")
     report = check(snapshots, REGISTRY)
     for problem in report.errors:
         _fail(problem)

@@ -8,14 +8,10 @@ import typer
 from pydantic import ValidationError
 
 from hub.api.auth import new_token
+from hub.commands.environment import fail
 from hub.config import HubConfig
 
 app = typer.Typer(help="Department API tokens for the timeline API.", no_args_is_help=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
 
 
 def _check_department(department: str) -> None:
@@ -24,9 +20,7 @@ def _check_department(department: str) -> None:
         HubConfig.model_validate({"departments": {department: {}}})
     except ValidationError as exc:
         reasons = [str(err.get("ctx", {}).get("error") or err["msg"]) for err in exc.errors()]
-        raise _fail(
-            f"{department!r} cannot be a department in hub.yaml: {'; '.join(reasons)}"
-        ) from None
+        fail(f"{department!r} cannot be a department in hub.yaml: {'; '.join(reasons)}")
 
 
 @app.command("new")
